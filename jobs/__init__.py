@@ -1,0 +1,1 @@
+"""One entry point per stage; each job only wires arguments, tables and udfs."""

@@ -1,0 +1,1 @@
+"""Spark adapters of lib/: pandas UDFs, mapInPandas functions, Delta helpers."""
