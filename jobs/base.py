@@ -1,0 +1,107 @@
+"""The job base class every stage subclasses (after Common Crawl's cc-pyspark).
+
+A stage sets ``name`` and ``description``, adds its own options in ``add_arguments``, checks its
+inputs in ``validate`` (before any Spark session or table is touched) and does its work in
+``run_job``, returning its counters. ``main`` turns bad input into a clear message and a non-zero
+exit: 2 for a usage or configuration error, 1 for a failed run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+import uuid
+from datetime import datetime, timezone
+
+from lib import conf as confmod
+
+
+class UsageError(Exception):
+    """Bad input or option found before the job started: exit 2, nothing written."""
+
+
+class SparkJob:
+    name = "job"
+    description = ""
+    epilog = ""
+
+    def __init__(self) -> None:
+        self.run_id = uuid.uuid4().hex
+        self.started_at = datetime.now(timezone.utc)
+
+    # -- hooks -------------------------------------------------------------------------------
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the stage's own options."""
+
+    def validate(self, args: argparse.Namespace, conf: dict) -> None:
+        """Check inputs before Spark starts; raise UsageError with a message for the user."""
+
+    def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
+        """Do the work; return the run's counters (name -> number)."""
+        raise NotImplementedError
+
+    # -- framework ---------------------------------------------------------------------------
+    def build_parser(self) -> argparse.ArgumentParser:
+        parser = argparse.ArgumentParser(
+            prog=f"spark-submit.sh {self.name}", description=self.description, epilog=self.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("--profile", default="local",
+                            help="configuration profile: conf/<profile>.yaml merged over conf/base.yaml "
+                                 f"({', '.join(confmod.PROFILES)}; default: local)")
+        parser.add_argument("--warehouse", default=None,
+                            help="folder or URI holding the Delta tables (default: the profile's "
+                                 "'warehouse' value, ./warehouse for local)")
+        parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                            help="override any configuration value by its dotted key, e.g. "
+                                 "--conf extract.langid.top1_threshold=0.3 (repeatable)")
+        self.add_arguments(parser)
+        return parser
+
+    def load_conf(self, args: argparse.Namespace) -> dict:
+        conf = confmod.load_conf(args.profile, args.conf)
+        if args.warehouse:
+            conf["warehouse"] = args.warehouse
+        return conf
+
+    def table(self, conf: dict, name: str) -> str:
+        return confmod.table_path(conf, name)
+
+    def print_counters(self, counters: dict) -> None:
+        width = max((len(k) for k in counters), default=0)
+        print(f"== {self.name} run {self.run_id} ==")
+        for key in sorted(counters):
+            print(f"  {key:<{width}}  {counters[key]:>12,}")
+        print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters}, sort_keys=True))
+
+    def main(self, argv: list[str] | None = None) -> int:
+        parser = self.build_parser()
+        args = parser.parse_args(argv)
+        try:
+            conf = self.load_conf(args)
+            self.validate(args, conf)
+        except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return 2
+        from udfs.spark import get_spark
+
+        started = time.monotonic()
+        try:
+            spark = get_spark(conf)
+            counters = self.run_job(spark, args, conf)
+        except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            return 2
+        except Exception:  # noqa: BLE001 - report any failure as a failed run
+            traceback.print_exc()
+            print(f"{parser.prog}: run {self.run_id} failed", file=sys.stderr)
+            return 1
+        counters = dict(counters or {})
+        counters.setdefault("seconds", int(round(time.monotonic() - started)))
+        self.print_counters(counters)
+        return 0
+
+    @classmethod
+    def run(cls, argv: list[str] | None = None) -> None:
+        sys.exit(cls().main(argv))

