@@ -94,3 +94,8 @@ finished_at timestamp,
 inputs array<string>,
 counters map<string,bigint>
 """
+
+
+# ---- model stages (annotate, bitexts) --------------------------------------------------------
+
+# ---- retrieval stages (benchmark, mine) ------------------------------------------------------

@@ -16,3 +16,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"shared fixtures not found at {SHARED_DATA}; set WEBFAQ_SHARED_DATA")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session with Delta Lake for the whole test run (UTC, UI off)."""
+    from lib.conf import load_conf
+    from udfs.spark import get_spark
+
+    conf = load_conf("local", ["spark.master=local[2]", "spark.conf.[spark.sql.shuffle.partitions]=2"])
+    session = get_spark(conf)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Path:
+    """An empty warehouse folder for one test's Delta tables."""
+    path = tmp_path / "warehouse"
+    path.mkdir()
+    return path
