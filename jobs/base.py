@@ -42,6 +42,10 @@ class SparkJob:
         """Do the work; return the run's counters (name -> number)."""
         raise NotImplementedError
 
+    def inputs(self, args: argparse.Namespace) -> list[str]:
+        """What the run read, as recorded in the ``runs`` table (override to be more precise)."""
+        return []
+
     # -- framework ---------------------------------------------------------------------------
     def build_parser(self) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
@@ -100,7 +104,21 @@ class SparkJob:
         counters = dict(counters or {})
         counters.setdefault("seconds", int(round(time.monotonic() - started)))
         self.print_counters(counters)
+        try:
+            self.record_run(spark, args, conf, counters)
+        except Exception as exc:  # noqa: BLE001 - the run's own tables are already written
+            print(f"{parser.prog}: warning: could not append to the runs table: {exc}", file=sys.stderr)
         return 0
+
+    def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict) -> None:
+        """Append one row with this run's counters to the ``runs`` Delta table."""
+        from lib.schemas import RUNS
+        from udfs.spark import append_rows
+
+        row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
+               "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),
+               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()}}
+        append_rows(spark, [row], RUNS, self.table(conf, "runs"))
 
     @classmethod
     def run(cls, argv: list[str] | None = None) -> None:
