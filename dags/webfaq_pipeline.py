@@ -1,0 +1,106 @@
+"""Airflow DAG: the webfaq-spark stages on a schedule, on a Spark cluster or on Databricks.
+
+    extract -> annotate -> bitexts
+            -> benchmark -> mine
+
+Each task runs one stage's entry point (jobs/<stage>.py) with spark-submit, as spark-submit.sh
+does, or the stage's notebook on Databricks. Set these Airflow Variables (defaults in brackets):
+  webfaq_target            "spark" or "databricks" ["spark"]
+  webfaq_repo              path of the webfaq-spark checkout on the Airflow workers [this file's checkout]
+  webfaq_profile           configuration profile for spark-submit ["cluster"]
+  webfaq_manifest          WARC manifest of the crawl to add [Common Crawl's latest warc.paths.gz]
+  webfaq_warehouse         warehouse URI ["" = the profile's]
+  webfaq_databricks_repo   workspace path of the repo on Databricks [/Repos/webfaq/webfaq-spark]
+  webfaq_databricks_cluster  existing cluster id for the notebook runs
+Connections: spark_default (SparkSubmitOperator) or databricks_default.
+The extraction merges into the tables, so a daily run adds only what is new.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow import DAG
+from airflow.models import Variable
+
+TARGET = Variable.get("webfaq_target", default_var="spark")
+REPO = Variable.get("webfaq_repo", default_var=str(Path(__file__).resolve().parent.parent))
+PROFILE = Variable.get("webfaq_profile", default_var="cluster")
+MANIFEST = Variable.get("webfaq_manifest",
+                        default_var="s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz")
+WAREHOUSE = Variable.get("webfaq_warehouse", default_var="")
+
+# stage -> (extra arguments, notebook); the model stages take the GPU profile.
+STAGES = {
+    "extract": (["--input", MANIFEST], "01_extract"),
+    "annotate": ([], "02_annotate"),
+    "bitexts": ([], "03_bitexts"),
+    "benchmark": ([], "04_benchmark"),
+    "mine": ([], "05_mine"),
+}
+GPU_STAGES = {"annotate", "bitexts", "mine"}
+
+
+def stage_arguments(stage: str) -> list[str]:
+    extra, _ = STAGES[stage]
+    profile = "gpu" if stage in GPU_STAGES else PROFILE
+    args = ["--profile", profile, *extra]
+    if WAREHOUSE:
+        args += ["--warehouse", WAREHOUSE]
+    return args
+
+
+def make_task(stage: str):
+    if TARGET == "databricks":
+        from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
+
+        repo = Variable.get("webfaq_databricks_repo", default_var="/Repos/webfaq/webfaq-spark")
+        return DatabricksSubmitRunOperator(
+            task_id=stage,
+            existing_cluster_id=Variable.get("webfaq_databricks_cluster", default_var="set-me"),
+            notebook_task={"notebook_path": f"{repo}/notebooks/{STAGES[stage][1]}",
+                           "base_parameters": {"warehouse": WAREHOUSE or "dbfs:/webfaq/warehouse",
+                                               **({"input": MANIFEST} if stage == "extract" else {})}},
+        )
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    # The profile's Spark settings and Delta package, exactly as spark-submit.sh passes them.
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    from lib.conf import ConfError, load_conf, spark_settings
+
+    conf = load_conf("gpu" if stage in GPU_STAGES else PROFILE, conf_dir=Path(REPO) / "conf")
+    try:
+        settings = spark_settings(conf)
+    except ConfError:
+        # pyspark/delta-spark are not installed beside Airflow: the cluster image must carry Delta.
+        conf["spark"]["delta_jars"] = False
+        settings = spark_settings(conf)
+    packages = settings.pop("spark.jars.packages", None)
+    return SparkSubmitOperator(
+        task_id=stage,
+        application=f"{REPO}/jobs/{stage}.py",
+        py_files=f"{REPO}/build/webfaq_spark.zip",
+        application_args=stage_arguments(stage),
+        conf=settings,
+        packages=packages,
+        env_vars={"WEBFAQ_CONF_DIR": f"{REPO}/conf", "PYTHONPATH": REPO},
+        conn_id="spark_default",
+    )
+
+
+with DAG(
+    dag_id="webfaq_pipeline",
+    description="Common Crawl WARC files -> WebFAQ tables, annotations, bitexts and retrieval data",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=10)},
+    tags=["webfaq", "spark"],
+) as dag:
+    tasks = {stage: make_task(stage) for stage in STAGES}
+    tasks["extract"] >> [tasks["annotate"], tasks["benchmark"]]
+    tasks["annotate"] >> tasks["bitexts"]
+    tasks["benchmark"] >> tasks["mine"]

@@ -1,0 +1,74 @@
+"""Configuration profiles, the spark-submit wrapper and the notebooks (no Spark session needed)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lib import conf as confmod
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("profile", confmod.PROFILES)
+def test_every_profile_loads_with_tables_and_extract_settings(profile):
+    conf = confmod.load_conf(profile)
+    assert conf["profile"] == profile
+    assert confmod.get(conf, "tables.qa_pairs") == "qa_pairs"
+    assert confmod.get(conf, "extract.langid.hint_threshold") == 0.12
+    assert confmod.get(conf, "extract.langid.top1_threshold") == 0.25
+
+
+def test_overrides_win_and_values_are_typed():
+    conf = confmod.load_conf("local", ["extract.langid.top1_threshold=0.3",
+                                       "spark.conf.[spark.sql.shuffle.partitions]=8",
+                                       "warehouse=/data/wh"])
+    assert conf["extract"]["langid"]["top1_threshold"] == 0.3
+    assert conf["spark"]["conf"]["spark.sql.shuffle.partitions"] == 8
+    assert confmod.table_path(conf, "qa_pairs") == "/data/wh/qa_pairs"
+
+
+def test_missing_keys_and_profiles_are_named_in_the_error():
+    conf = confmod.load_conf("local")
+    with pytest.raises(confmod.ConfError, match="models.nonexistent"):
+        confmod.get(conf, "models.nonexistent")
+    with pytest.raises(confmod.ConfError, match="unknown profile 'prod'"):
+        confmod.load_conf("prod")
+    with pytest.raises(confmod.ConfError, match="KEY=VALUE"):
+        confmod.load_conf("local", ["no-equals-sign"])
+
+
+def test_spark_submit_args_carry_delta_and_the_profile_settings():
+    local = confmod.spark_submit_args(confmod.load_conf("local"))
+    assert local[local.index("--master") + 1] == "local[*]"
+    package = local[local.index("--packages") + 1]
+    assert package.startswith("io.delta:delta-spark_4.2_2.13:")
+    assert "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension" in local
+    databricks = confmod.spark_submit_args(confmod.load_conf("databricks"))
+    assert "--packages" not in databricks and "--master" not in databricks
+    gpu = confmod.spark_submit_args(confmod.load_conf("gpu"))
+    assert "spark.task.resource.gpu.amount=1" in gpu
+
+
+def test_spark_submit_wrapper_help_and_bad_stage():
+    script = str(ROOT / "spark-submit.sh")
+    env = {"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}
+    help_ = subprocess.run([script, "extract", "--help"], capture_output=True, text=True, env=env)
+    assert help_.returncode == 0
+    for option in ("--input", "--profile", "--warehouse", "--conf", "--limit", "--input-base-uri"):
+        assert option in help_.stdout
+    bad = subprocess.run([script, "no-such-stage"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "unknown stage" in bad.stderr
+    listing = subprocess.run([script, "--help"], capture_output=True, text=True, env=env)
+    assert listing.returncode == 0 and "extract" in listing.stdout
+
+
+def test_notebooks_are_databricks_source_files_that_call_a_job():
+    notebooks = sorted((ROOT / "notebooks").glob("*.py"))
+    assert notebooks
+    for notebook in notebooks:
+        text = notebook.read_text()
+        assert text.startswith("# Databricks notebook source\n"), notebook.name
+        assert "# COMMAND ----------" in text
+        assert "dbutils.widgets" in text
+        assert "from jobs." in text and ".main(args)" in text
