@@ -1,0 +1,140 @@
+"""Plain text from HTML, the way the WebFAQ extraction wants it.
+
+The WebFAQ text cleaning is: HTML-unescape, HTML to plain text (no formatting, no alt
+texts), collapse runs of whitespace around newlines into one newline. This module does it for
+the two places text comes from:
+
+* :func:`html_to_text` for *strings* that may hold HTML: JSON-LD values, ``content``
+  attributes. Entities are unescaped first (so double-escaped ``&amp;uuml;`` and escaped markup
+  ``&lt;p&gt;`` end up as text), then, if the string contains tags, it is parsed as an HTML
+  fragment by lexbor and rendered like a DOM node. A string without tags is plain text: its
+  own newlines are kept.
+* :func:`node_text` for *DOM nodes* (Microdata / RDFa values): the element's text content as
+  a browser lays it out: source whitespace collapses to one space, ``<br>`` and block
+  elements (``p``, ``div``, ``li``, headings, table rows, ...) become newlines, ``<pre>``
+  keeps its whitespace; ``script``/``style``/``template``/``noscript`` and attribute texts
+  (``alt``, ``title``) are not text.
+
+Both end in :func:`normalize_whitespace`: horizontal whitespace runs (including no-break
+spaces) become one space, whitespace runs containing a newline become one newline, and the
+result is stripped.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+__all__ = [
+    "BLOCK_TAGS",
+    "html_to_text",
+    "node_text",
+    "normalize_whitespace",
+    "unescape_entities",
+]
+
+#: Elements that start and end a line when rendered (CSS ``display: block`` and kin).
+BLOCK_TAGS = frozenset(
+    """address article aside blockquote body caption center dd details dialog dir div dl dt
+    fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li
+    listing main menu nav ol p plaintext pre section summary table tbody tfoot thead tr ul
+    xmp""".split()
+)
+#: Elements whose content is never shown as text.
+SKIP_TAGS = frozenset(
+    "script style template noscript head title iframe object embed svg math select".split()
+)
+#: Table cells sit side by side: separate them by a space.
+_CELL_TAGS = frozenset(("td", "th"))
+
+_HORIZONTAL_WS = re.compile(r"[^\S\n]+")
+_NEWLINE_RUN = re.compile(r" ?\n[\s]*")
+_ANY_WS = re.compile(r"\s+")
+# A tag or comment start as an HTML tokenizer sees it: "<" then a letter, "/" + letter, "!".
+_TAG_START = re.compile(r"<[A-Za-z!/?]")
+# Something html.unescape could change: a named, decimal or hex character reference.
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*;?|#[0-9]+;?|#[xX][0-9A-Fa-f]+;?)")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse whitespace: runs with a newline -> one ``\\n``, other runs -> one space; strip."""
+    if not text:
+        return ""
+    text = _HORIZONTAL_WS.sub(" ", text)
+    if "\n" in text:
+        text = _NEWLINE_RUN.sub("\n", text)
+    return text.strip()
+
+
+def unescape_entities(text: str, rounds: int = 3) -> str:
+    """HTML-unescape repeatedly (at most ``rounds`` times) to undo double escaping.
+
+    ``"&amp;uuml;"`` -> ``"ü"``; a text without character references is returned as is.
+    """
+    for _ in range(rounds):
+        if "&" not in text or not _ENTITY.search(text):
+            break
+        new = html.unescape(text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def _render(node: LexborNode, out: list[str], pre: bool = False) -> None:
+    """Append the rendered text of ``node``'s children to ``out`` (browser-like layout)."""
+    child = node.child
+    while child is not None:
+        tag = child.tag
+        if tag == "-text":
+            text = child.text_content
+            if text:
+                out.append(text if pre else _ANY_WS.sub(" ", text))
+        elif tag is None or tag[0] == "-":
+            pass  # comments, processing instructions
+        elif tag == "br":
+            out.append("\n")
+        elif tag in SKIP_TAGS:
+            pass
+        elif tag in BLOCK_TAGS:
+            out.append("\n")
+            _render(child, out, pre or tag in ("pre", "listing", "xmp", "plaintext"))
+            out.append("\n")
+        elif tag in _CELL_TAGS:
+            out.append(" ")
+            _render(child, out, pre)
+            out.append(" ")
+        else:
+            _render(child, out, pre)
+        child = child.next
+
+
+def node_text(node: LexborNode) -> str:
+    """Text content of a DOM element as a browser shows it, normalised (see module doc)."""
+    out: list[str] = []
+    if node.tag == "-text":
+        out.append(_ANY_WS.sub(" ", node.text_content or ""))
+    else:
+        _render(node, out, node.tag == "pre")
+    return normalize_whitespace(unescape_entities("".join(out)))
+
+
+def html_to_text(value: str) -> str:
+    """Plain text of a string that may contain (escaped) HTML, normalised (see module doc).
+
+    >>> html_to_text("<p>Ja&comma; das geht.</p><p>Zweiter&nbsp;Absatz</p>")
+    'Ja, das geht.\\nZweiter Absatz'
+    """
+    if not value:
+        return ""
+    value = unescape_entities(value)
+    if "<" in value and _TAG_START.search(value):
+        parser = LexborHTMLParser(value)
+        root = parser.body
+        out: list[str] = []
+        if root is not None:
+            _render(root, out)
+        # Text that was entity-escaped twice *inside* markup is unescaped once more here.
+        return normalize_whitespace(unescape_entities("".join(out)))
+    return normalize_whitespace(value)
