@@ -50,7 +50,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from lib.html_text import html_to_text, node_text, normalize_whitespace, unescape_entities
 from lib.jsonld import load_json_documents
 
-__all__ = ["FaqPage", "decode_html", "extract_faq_page", "STATS_KEYS", "SYNTAXES"]
+__all__ = ["FaqPage", "decode_html", "extract_faq_page", "faq_pairs_from_json", "STATS_KEYS", "SYNTAXES"]
 
 SYNTAXES = ("json-ld", "microdata", "rdfa")
 #: Counter keys :func:`extract_faq_page` increments.
@@ -141,6 +141,9 @@ def _decode(payload: bytes, content_type: str | None) -> tuple[str, str]:
         if payload.startswith(bom):
             return payload[len(bom):].decode(codec, "replace"), codec
     declared = _declared_charset(payload, content_type)
+    if declared and declared.startswith(("utf_16", "utf_32")):
+        if b"\x00" not in payload[:512]:
+            declared = None  # ASCII-compatible bytes: the UTF-16/32 label is wrong
     if declared and declared.startswith(("utf_16", "utf_32")):
         try:
             return payload.decode(declared), declared
@@ -430,6 +433,19 @@ class _Flatten:
 
     def __init__(self, items: list[Any]) -> None:
         self.items = items
+
+
+def faq_pairs_from_json(data: Any, base_url: str = "") -> list[tuple[str, str]]:
+    """FAQ pairs of already-parsed JSON-LD-shaped data, by the same rules as the pages.
+
+    ``data`` is one JSON value or a list of them: JSON-LD documents, or what extruct returns
+    with ``uniform=True`` for any syntax (nested objects, expanded IRIs, ``@value`` objects,
+    ``@id`` references). Used to compare other extractors with this one.
+    """
+    graph = _Graph(base_url)
+    _jsonld_value(data, graph)
+    pairs, _, _ = _graph_pairs(graph)
+    return list(dict.fromkeys(pairs))
 
 
 def _jsonld_graph(parser: LexborHTMLParser, base: str, stats: collections.Counter | None) -> _Graph:
