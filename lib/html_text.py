@@ -48,8 +48,6 @@ SKIP_TAGS = frozenset(
 #: Table cells sit side by side: separate them by a space.
 _CELL_TAGS = frozenset(("td", "th"))
 
-_HORIZONTAL_WS = re.compile(r"[^\S\n]+")
-_NEWLINE_RUN = re.compile(r" ?\n[\s]*")
 _ANY_WS = re.compile(r"\s+")
 # A tag or comment start as an HTML tokenizer sees it: "<" then a letter, "/" + letter, "!".
 _TAG_START = re.compile(r"<[A-Za-z!/?]")
@@ -61,10 +59,10 @@ def normalize_whitespace(text: str) -> str:
     """Collapse whitespace: runs with a newline -> one ``\\n``, other runs -> one space; strip."""
     if not text:
         return ""
-    text = _HORIZONTAL_WS.sub(" ", text)
-    if "\n" in text:
-        text = _NEWLINE_RUN.sub("\n", text)
-    return text.strip()
+    if "\n" not in text:
+        return " ".join(text.split())
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def unescape_entities(text: str, rounds: int = 3) -> str:

@@ -592,7 +592,10 @@ def test_decode_no_declaration_and_wrong_declaration(shared_data):
     payload, _ = latin1_smava(shared_data, None)
     assert b"charset" not in payload.lower()
     assert "Höhe der fälligen Zinsen" in decode_html(payload)
-    assert extract_faq_page(payload, "https://www.smava.de/").pairs == reference
+    page, stats = page_with_stats(payload, "https://www.smava.de/")
+    assert page.pairs == reference
+    # read twice (first as UTF-8, then through the fallbacks), counted once
+    assert stats == collections.Counter(pages_parsed=1, pages_with_faq=1, pairs_jsonld=4)
     # declared UTF-8 (header and meta), bytes are windows-1252: the declaration fails, we fall back
     payload, _ = latin1_smava(shared_data, '<meta charset="utf-8">')
     assert "Höhe der fälligen Zinsen" in decode_html(payload, "text/html; charset=utf-8")
