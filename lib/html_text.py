@@ -80,32 +80,46 @@ def unescape_entities(text: str, rounds: int = 3) -> str:
     return text
 
 
+_PRE_TAGS = frozenset(("pre", "listing", "xmp", "plaintext"))
+
+
 def _render(node: LexborNode, out: list[str], pre: bool = False) -> None:
-    """Append the rendered text of ``node``'s children to ``out`` (browser-like layout)."""
-    child = node.child
-    while child is not None:
-        tag = child.tag
-        if tag == "-text":
-            text = child.text_content
-            if text:
-                out.append(text if pre else _ANY_WS.sub(" ", text))
-        elif tag is None or tag[0] == "-":
-            pass  # comments, processing instructions
-        elif tag == "br":
-            out.append("\n")
-        elif tag in SKIP_TAGS:
-            pass
-        elif tag in BLOCK_TAGS:
-            out.append("\n")
-            _render(child, out, pre or tag in ("pre", "listing", "xmp", "plaintext"))
-            out.append("\n")
-        elif tag in _CELL_TAGS:
-            out.append(" ")
-            _render(child, out, pre)
-            out.append(" ")
-        else:
-            _render(child, out, pre)
-        child = child.next
+    """Append the rendered text of ``node``'s children to ``out`` (browser-like layout).
+
+    Iterative (an explicit stack), so pages nested thousands of levels deep (unclosed
+    ``<font>`` or ``<div>`` tags) cannot hit Python's recursion limit.
+    """
+    stack: list = [(node.child, pre)]
+    while stack:
+        item = stack.pop()
+        if item.__class__ is str:
+            out.append(item)
+            continue
+        child, pre = item
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                text = child.text_content
+                if text:
+                    out.append(text if pre else _ANY_WS.sub(" ", text))
+            elif tag is None or tag[0] == "-" or tag in SKIP_TAGS:
+                pass  # comments, processing instructions, invisible elements
+            elif tag == "br":
+                out.append("\n")
+            else:
+                separator = "\n" if tag in BLOCK_TAGS else (" " if tag in _CELL_TAGS else "")
+                first = child.child
+                if first is not None:
+                    stack.append((child.next, pre))  # resume with the next sibling afterwards
+                    if separator:
+                        out.append(separator)
+                        stack.append(separator)
+                    pre = pre or tag in _PRE_TAGS
+                    child = first
+                    continue
+                if separator:
+                    out.append(separator)
+            child = child.next
 
 
 def node_text(node: LexborNode) -> str:
@@ -114,7 +128,7 @@ def node_text(node: LexborNode) -> str:
     if node.tag == "-text":
         out.append(_ANY_WS.sub(" ", node.text_content or ""))
     else:
-        _render(node, out, node.tag == "pre")
+        _render(node, out, node.tag in _PRE_TAGS)
     return normalize_whitespace(unescape_entities("".join(out)))
 
 

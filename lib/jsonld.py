@@ -77,7 +77,7 @@ def _read_concatenated(body: str) -> list[Any]:
             break
         try:
             doc, pos = decoder.raw_decode(body, pos)
-        except ValueError:
+        except (ValueError, RecursionError):
             break
         docs.append(doc)
     return docs
@@ -100,6 +100,8 @@ def load_json_documents(body: str) -> list[Any] | None:
         return [json.loads(body, strict=False)]
     except ValueError:
         pass
+    except RecursionError:
+        return None  # nested deeper than any real JSON-LD: not worth reading
     docs = _read_concatenated(repair_json(body))
     if docs:
         return docs

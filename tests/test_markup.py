@@ -619,3 +619,16 @@ def test_html_over_the_cap_is_cut_and_counted(shared_data):
     page, stats = page_with_stats(raw, max_html_chars=end_of_faq - 200)
     assert page.pairs == []
     assert stats["truncated_html"] == 1 and stats["invalid_jsonld"] == 1
+
+
+def test_deep_nesting_does_not_crash():
+    """Invented pathological pages: 20,000 unclosed <font> tags inside an answer, JSON nested
+    5,000 levels deep (counted as invalid JSON-LD)."""
+    deep_answer = ('<div itemscope itemtype="https://schema.org/FAQPage"><div itemprop="mainEntity" itemscope '
+                   'itemtype="https://schema.org/Question"><span itemprop="name">Wie tief geht das?</span>'
+                   '<div itemprop="acceptedAnswer" itemscope itemtype="https://schema.org/Answer">'
+                   '<div itemprop="text">' + "<font>" * 20000 + "Ganz unten.</div></div></div></div>")
+    assert extract_faq_page(as_page(deep_answer), "https://x.de/").pairs == [("Wie tief geht das?", "Ganz unten.")]
+    page, stats = page_with_stats(jsonld_page('{"@type": "FAQPage", "x": ' + "[" * 5000 + "]" * 5000 + "}"))
+    assert page.pairs == []
+    assert stats["invalid_jsonld"] == 1
