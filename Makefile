@@ -17,6 +17,12 @@ $(VENV)/.installed: setup.py
 
 setup: $(VENV)/.installed
 
+# Airflow in its own venv (its pins clash with the ML stack), for the DAG import test.
+.venv-airflow/.installed:
+	$(PYTHON) -m venv .venv-airflow
+	.venv-airflow/bin/pip install -q apache-airflow apache-airflow-providers-apache-spark apache-airflow-providers-databricks
+	touch $@
+
 $(SAMPLE): $(VENV)/.installed
 	$(PY) bench/make_bench_warc.py --out $(SAMPLE) --size-mb 2
 
@@ -25,7 +31,7 @@ sample: $(SAMPLE)
 demo: $(SAMPLE)
 	./spark-submit.sh extract --input $(SAMPLE) --warehouse warehouse
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed .venv-airflow/.installed
 	$(PY) -m pytest -q tests
 
 clean:

@@ -4,32 +4,34 @@
             -> benchmark -> mine
 
 Each task runs one stage's entry point (jobs/<stage>.py) with spark-submit, as spark-submit.sh
-does, or the stage's notebook on Databricks. Set these Airflow Variables (defaults in brackets):
-  webfaq_target            "spark" or "databricks" ["spark"]
-  webfaq_repo              path of the webfaq-spark checkout on the Airflow workers [this file's checkout]
-  webfaq_profile           configuration profile for spark-submit ["cluster"]
-  webfaq_manifest          WARC manifest of the crawl to add [Common Crawl's latest warc.paths.gz]
-  webfaq_warehouse         warehouse URI ["" = the profile's]
-  webfaq_databricks_repo   workspace path of the repo on Databricks [/Repos/webfaq/webfaq-spark]
+does, or the stage's notebook on Databricks.
+
+Chosen when the DAG file is parsed (environment of the scheduler and workers):
+  WEBFAQ_AIRFLOW_TARGET      "spark" (SparkSubmitOperator) or "databricks" [spark]
+  WEBFAQ_REPO                the webfaq-spark checkout on the workers [the checkout holding this file]
+  WEBFAQ_PROFILE             configuration profile of the CPU stages [cluster]
+Read when a task runs (Airflow Variables, through templates):
+  webfaq_manifest            WARC manifest of the crawl to add [Common Crawl CC-MAIN-2024-22]
+  webfaq_warehouse           warehouse URI [s3a://my-bucket/webfaq/warehouse]
   webfaq_databricks_cluster  existing cluster id for the notebook runs
 Connections: spark_default (SparkSubmitOperator) or databricks_default.
 The extraction merges into the tables, so a daily run adds only what is new.
 """
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow import DAG
-from airflow.models import Variable
 
-TARGET = Variable.get("webfaq_target", default_var="spark")
-REPO = Variable.get("webfaq_repo", default_var=str(Path(__file__).resolve().parent.parent))
-PROFILE = Variable.get("webfaq_profile", default_var="cluster")
-MANIFEST = Variable.get("webfaq_manifest",
-                        default_var="s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz")
-WAREHOUSE = Variable.get("webfaq_warehouse", default_var="")
+TARGET = os.environ.get("WEBFAQ_AIRFLOW_TARGET", "spark")
+REPO = os.environ.get("WEBFAQ_REPO", str(Path(__file__).resolve().parent.parent))
+PROFILE = os.environ.get("WEBFAQ_PROFILE", "cluster")
+MANIFEST = "{{ var.value.get('webfaq_manifest', 's3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz') }}"
+WAREHOUSE = "{{ var.value.get('webfaq_warehouse', 's3a://my-bucket/webfaq/warehouse') }}"
+CLUSTER = "{{ var.value.get('webfaq_databricks_cluster', '') }}"
 
 # stage -> (extra arguments, notebook); the model stages take the GPU profile.
 STAGES = {
@@ -45,22 +47,18 @@ GPU_STAGES = {"annotate", "bitexts", "mine"}
 def stage_arguments(stage: str) -> list[str]:
     extra, _ = STAGES[stage]
     profile = "gpu" if stage in GPU_STAGES else PROFILE
-    args = ["--profile", profile, *extra]
-    if WAREHOUSE:
-        args += ["--warehouse", WAREHOUSE]
-    return args
+    return ["--profile", profile, *extra, "--warehouse", WAREHOUSE]
 
 
 def make_task(stage: str):
     if TARGET == "databricks":
         from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 
-        repo = Variable.get("webfaq_databricks_repo", default_var="/Repos/webfaq/webfaq-spark")
         return DatabricksSubmitRunOperator(
             task_id=stage,
-            existing_cluster_id=Variable.get("webfaq_databricks_cluster", default_var="set-me"),
-            notebook_task={"notebook_path": f"{repo}/notebooks/{STAGES[stage][1]}",
-                           "base_parameters": {"warehouse": WAREHOUSE or "dbfs:/webfaq/warehouse",
+            existing_cluster_id=CLUSTER,
+            notebook_task={"notebook_path": f"{REPO}/notebooks/{STAGES[stage][1]}",
+                           "base_parameters": {"warehouse": WAREHOUSE,
                                                **({"input": MANIFEST} if stage == "extract" else {})}},
         )
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
