@@ -357,6 +357,26 @@ def test_rdfa_link_wrapper_does_not_move_the_subject():
         ("", "In der Regel zwei bis drei Werktage nach Vertragsabschluss.")]
 
 
+def test_rdfa_prefixes_about_resource_and_rel():
+    """Invented minimal RDFa 1.1 (not Lite): a declared prefix and the default ``schema:`` one,
+    about/resource identifiers, a Question outside the FAQPage element joined by resource,
+    ``rel`` links completed by the typed node below them, a content attribute. pyRdfa (through
+    extruct) reads the same pairs."""
+    html = as_page(
+        '<div prefix="s: http://schema.org/"><div about="#faq" typeof="s:FAQPage">'
+        '<span rel="s:mainEntity" resource="#q1"></span>'
+        '<div rel="schema:mainEntity"><div typeof="schema:Question" about="#q2">'
+        '<h3 property="schema:name">Zweite Frage per rel?</h3>'
+        '<div rel="schema:acceptedAnswer"><p typeof="schema:Answer">'
+        '<span property="schema:text">Antwort zwei.</span></p></div></div></div></div>'
+        '<div about="#q1" typeof="s:Question"><h3 property="s:name">Erste Frage per resource?</h3>'
+        '<div property="s:acceptedAnswer" typeof="s:Answer" resource="#a1">'
+        '<meta property="s:text" content="Antwort &amp;eins."></div></div></div>')
+    expected = [("Erste Frage per resource?", "Antwort &eins."), ("Zweite Frage per rel?", "Antwort zwei.")]
+    assert extract_faq_page(html, "https://x.de/faq").pairs == expected
+    assert sorted(extruct_pairs(html, "https://x.de/faq")) == expected  # rdflib's order varies
+
+
 def test_microdata_itemref_itemid_and_meta_content():
     """Invented minimal Microdata: Questions outside the FAQPage element joined by itemref, an
     answer given as <link itemprop="acceptedAnswer" href> to an item's itemid, a meta content value."""
