@@ -31,6 +31,11 @@ Pairs are rendered to plain text (:mod:`lib.html_text`), listed JSON-LD first, t
 then RDFa, each in document order, and the same (question, answer) found twice on a page, in
 one syntax or in several, is kept once.
 
+Deliberate leniencies, each tested: bare RDFa terms with no ``vocab`` in scope are read as
+schema.org; a plain ``<a href>`` around RDFa properties does not move their subject (RDFa Core
+does, and loses accordion questions); a Microdata ``name``/``text`` whose value is a URL
+(``<a itemprop="name" href>``) is not text.
+
 Speed: the Microdata walk runs only when the page has an ``itemtype`` naming FAQPage or
 Question, the RDFa walk only when a ``typeof`` does; only JSON-LD blocks that mention
 ``FAQPage``/``Question``/``Answer`` are turned into graphs; text is rendered only for the
@@ -47,7 +52,7 @@ from urllib.parse import urljoin as _urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from lib.html_text import html_to_text, node_text, normalize_whitespace, unescape_entities
+from lib.html_text import html_to_text, node_text, unescape_entities
 from lib.jsonld import load_json_documents
 
 __all__ = ["FaqPage", "decode_html", "extract_faq_page", "faq_pairs_from_json", "STATS_KEYS", "SYNTAXES"]
@@ -80,7 +85,7 @@ class FaqPage:
     syntaxes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SYNTAXES, 0))
 
 
-def urljoin(base: str, url: str) -> str:
+def _join_url(base: str, url: str) -> str:
     """``urllib.parse.urljoin``, skipped for URLs that are already absolute and plain (most
     hreflang and ``@id`` values: urljoin costs ~10 us each, a big share of a page)."""
     if url.startswith(("https://", "http://")) and "/." not in url and " " not in url:
@@ -282,7 +287,7 @@ class _Graph:
 
     def register(self, identifier: str, entity: _Entity) -> None:
         self.ids.setdefault(identifier, entity)
-        absolute = urljoin(self.base, identifier)
+        absolute = _join_url(self.base, identifier)
         self.ids.setdefault(absolute, entity)
 
     def resolve(self, value: Any) -> _Entity | None:
@@ -292,7 +297,7 @@ class _Graph:
         if isinstance(value, str) and value:
             entity = self.ids.get(value)
             if entity is None and self.base:
-                absolute = urljoin(self.base, value)
+                absolute = _join_url(self.base, value)
                 if absolute != value:
                     entity = self.ids.get(absolute)
             return entity
@@ -503,7 +508,7 @@ def _microdata_value(node: LexborNode, attrs: dict, base: str) -> Any:
     url_attr = _URL_VALUE_ATTR.get(tag)
     if url_attr is not None:
         value = (attrs.get(url_attr) or "").strip()
-        return _Ref(urljoin(base, value)) if value else ""
+        return _Ref(_join_url(base, value)) if value else ""
     if tag in ("data", "meter"):
         return attrs.get("value") or ""
     if tag == "time" and attrs.get("datetime"):
@@ -525,7 +530,7 @@ def _microdata_graph(parser: LexborHTMLParser, base: str) -> _Graph:
                 entity.types.add(name)
         itemid = (attrs.get("itemid") or "").strip()
         if itemid:
-            graph.register(urljoin(base, itemid), entity)
+            graph.register(_join_url(base, itemid), entity)
         if attrs.get("itemref"):
             itemrefs.append((entity, attrs["itemref"]))
     # Elements named by an itemref, and the items that name them.
@@ -654,7 +659,7 @@ class _RdfaWalker:
         value = value.strip()
         if value.startswith("[") and value.endswith("]"):
             value = value[1:-1]
-        key = value if value.startswith("_:") else urljoin(self.base, value)
+        key = value if value.startswith("_:") else _join_url(self.base, value)
         entity = self.graph.ids.get(key)
         if entity is None:
             entity = self.graph.new()
@@ -725,7 +730,7 @@ class _RdfaWalker:
                 elif content is not None:
                     value = content
                 elif link and not rels and "datatype" not in attrs:
-                    value = _Ref(urljoin(self.base, link.strip()))
+                    value = _Ref(_join_url(self.base, link.strip()))
                 elif node.tag == "time" and attrs.get("datetime"):
                     value = attrs["datetime"]
                 else:
@@ -806,7 +811,7 @@ class _PageNodes:
                 links.append(attrs)
             elif tag == "base" and base_href is None:
                 base_href = (attrs.get("href") or "").strip() or None
-        self.base = urljoin(url, base_href) if base_href else url
+        self.base = _join_url(url, base_href) if base_href else url
         self.description = description or og_description
         self.hreflang = _hreflang(links, self.base)
 
@@ -826,7 +831,7 @@ def _hreflang(links: list[dict], base: str) -> list[tuple[str, str]]:
         href = attrs.get("href")
         if not code or href is None:
             continue
-        entry = (code, urljoin(base, href.strip()))
+        entry = (code, _join_url(base, href.strip()))
         if entry not in seen:
             seen.add(entry)
             alternates.append(entry)
