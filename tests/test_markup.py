@@ -652,3 +652,20 @@ def test_deep_nesting_does_not_crash():
     page, stats = page_with_stats(jsonld_page('{"@type": "FAQPage", "x": ' + "[" * 5000 + "]" * 5000 + "}"))
     assert page.pairs == []
     assert stats["invalid_jsonld"] == 1
+
+
+def test_leniencies_rdfa_without_vocab_and_url_valued_microdata_name():
+    """Invented minimal pages. RDFa terms with no vocab in scope are read as schema.org (pages
+    forget vocab; pyRdfa drops them). A Microdata name on <a href> has the URL as its value by
+    the HTML spec: that is not question text, so the Question's `text` is used instead."""
+    rdfa = as_page('<div typeof="FAQPage"><div property="mainEntity" typeof="Question">'
+                   '<h3 property="name">Ohne vocab?</h3><div property="acceptedAnswer" typeof="Answer">'
+                   '<p property="text">Wird trotzdem gelesen.</p></div></div></div>')
+    assert extract_faq_page(rdfa, "https://x.de/").pairs == [("Ohne vocab?", "Wird trotzdem gelesen.")]
+    assert extruct_pairs(rdfa, "https://x.de/") == []
+    microdata = as_page(
+        '<div itemscope itemtype="https://schema.org/FAQPage"><div itemprop="mainEntity" itemscope '
+        'itemtype="https://schema.org/Question"><a itemprop="name" href="/faq#1">Link-Frage?</a>'
+        '<p itemprop="text">Die eigentliche Frage?</p><div itemprop="acceptedAnswer" itemscope '
+        'itemtype="https://schema.org/Answer"><p itemprop="text">Die Antwort.</p></div></div></div>')
+    assert extract_faq_page(microdata, "https://x.de/").pairs == [("Die eigentliche Frage?", "Die Antwort.")]
