@@ -226,6 +226,19 @@ _FAQ_PROPS = frozenset(("mainEntity", "name", "text", "acceptedAnswer", "suggest
 _LINK_PROPS = frozenset(("mainEntity", "acceptedAnswer", "suggestedAnswer"))
 
 
+def _select(parser: LexborHTMLParser, selector: str) -> list[LexborNode]:
+    """Nodes matching a selector list, in document order, each once. (lexbor returns a node
+    once per selector of the list it matches.)"""
+    nodes = []
+    seen = set()
+    for node in parser.css(selector):
+        mem_id = node.mem_id
+        if mem_id not in seen:
+            seen.add(mem_id)
+            nodes.append(node)
+    return nodes
+
+
 def _schema_name(term: str) -> str | None:
     """Local name of a schema.org term: ``"FAQPage"``, ``"schema:FAQPage"``,
     ``"https://schema.org/FAQPage"`` -> ``"FAQPage"``; another vocabulary's IRI or CURIE ->
@@ -639,7 +652,7 @@ class _RdfaWalker:
         self.base = base
         self.children: dict[int, list[LexborNode]] = {}
         self.roots: list[LexborNode] = []
-        nodes = parser.css(_RDFA_SELECTOR)
+        nodes = _select(parser, _RDFA_SELECTOR)
         relevant = {node.mem_id for node in nodes}
         for node in nodes:
             parent = node.parent
@@ -793,7 +806,7 @@ class _PageNodes:
         links: list[dict] = []
         self.scripts: list[LexborNode] = []
         self.microdata = self.rdfa = False
-        for node in parser.css(_PAGE_SELECTOR):
+        for node in _select(parser, _PAGE_SELECTOR):
             tag = node.tag
             if tag == "script":
                 self.scripts.append(node)

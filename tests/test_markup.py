@@ -669,3 +669,15 @@ def test_leniencies_rdfa_without_vocab_and_url_valued_microdata_name():
         '<p itemprop="text">Die eigentliche Frage?</p><div itemprop="acceptedAnswer" itemscope '
         'itemtype="https://schema.org/Answer"><p itemprop="text">Die Antwort.</p></div></div></div>')
     assert extract_faq_page(microdata, "https://x.de/").pairs == [("Die eigentliche Frage?", "Die Antwort.")]
+
+
+def test_selector_lists_give_each_node_once():
+    """lexbor returns a node once per selector of a list it matches; the RDFa walk and the page
+    pass must see it once (else an element with typeof and property is walked twice)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from lib.markup import _select
+
+    parser = LexborHTMLParser('<a x></a><b y></b><c x y></c><d x></d>')
+    assert len(parser.css("[x],[y]")) == 5
+    assert [node.tag for node in _select(parser, "[x],[y]")] == ["a", "b", "c", "d"]
