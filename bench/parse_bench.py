@@ -14,7 +14,9 @@ hreflang pages) it times
 
 each for ``--seconds`` per repeat, ``--repeats`` times, and reports the best pages/s (the
 machine is shared and noisy: the best repeat is the least disturbed one). Then, per page, the
-pair counts from both extractors next to the count the page's JSON-LD holds (SOURCES.md).
+pair counts from both extractors next to the count the page's markup holds (SOURCES.md). A
+third set rewrites one real page's FAQ as Microdata and as RDFa, clean and broken (the
+builders of tests/test_markup.py).
 
     .venv/bin/python bench/parse_bench.py [--seconds 3] [--repeats 3] [--profile]
 """
@@ -67,6 +69,21 @@ PAGES = {
          "https://www.wbf.admin.ch/wbf/de/home/dokumentation/nsb-news_list.msg-id-14093.html", 0),
     ],
 }
+
+
+def built_pages() -> list[tuple[str, bytes, str, int]]:
+    """The financescout24 page with its JSON-LD FAQ rewritten as Microdata and as RDFa, clean and
+    broken (the builders of tests/test_markup.py: markup built, FAQ text real)."""
+    from tests.test_markup import FS24_URL, built_markup, fs24_faq, into_page
+
+    without_jsonld, raw = fs24_faq(SHARED)
+    pages = []
+    for syntax in ("microdata", "rdfa"):
+        for broken in (False, True):
+            html = into_page(without_jsonld, built_markup(raw, syntax, broken=broken))
+            name = f"financescout24 as {syntax}{' (broken)' if broken else ''}"
+            pages.append((name, html.encode("utf-8"), FS24_URL, 14))
+    return pages
 
 
 def ours(payload: bytes, url: str) -> list[tuple[str, str]]:
@@ -126,8 +143,11 @@ def main() -> None:
 
     print(f"one core (cpu 0); best of {args.repeats} x {args.seconds:.0f} s; pages from {SHARED}")
     every = []
-    for set_name, entries in PAGES.items():
-        pages = [((SHARED / folder / name).read_bytes(), url) for folder, name, url, _ in entries]
+    sets = {name: [(file, (SHARED / folder / file).read_bytes(), url, expected)
+                   for folder, file, url, expected in entries] for name, entries in PAGES.items()}
+    sets["built-microdata-rdfa"] = built_pages()
+    for set_name, entries in sets.items():
+        pages = [(payload, url) for _, payload, url, _ in entries]
         every.extend(pages)
         size = sum(len(p) for p, _ in pages) / len(pages) / 1024
         print(f"\n== {set_name}: {len(pages)} pages, {size:.0f} KiB on average")
@@ -142,7 +162,7 @@ def main() -> None:
         print(f"speed ratio ours / extruct     {ours_rate / extruct_rate:8.1f}x   "
               f"({ours_rate / extruct_text_rate:.1f}x against extruct on str)")
         print(f"{'page':45} {'markup':>6} {'ours':>5} {'extruct':>7} {'same text':>9}")
-        for (folder, name, url, expected), (payload, _) in zip(entries, pages):
+        for name, payload, url, expected in entries:
             mine = ours(payload, url)
             theirs = extruct_three_syntaxes(payload, url)
             same = len(set(mine) & set(theirs))

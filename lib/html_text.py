@@ -48,7 +48,6 @@ SKIP_TAGS = frozenset(
 #: Table cells sit side by side: separate them by a space.
 _CELL_TAGS = frozenset(("td", "th"))
 
-_ANY_WS = re.compile(r"\s+")
 # A tag or comment start as an HTML tokenizer sees it: "<" then a letter, "/" + letter, "!".
 _TAG_START = re.compile(r"<[A-Za-z!/?]")
 # Something html.unescape could change: a named, decimal or hex character reference.
@@ -101,7 +100,8 @@ def _render(node: LexborNode, out: list[str], pre: bool = False) -> None:
             if tag == "-text":
                 text = child.text_content
                 if text:
-                    out.append(text if pre else _ANY_WS.sub(" ", text))
+                    # Source line breaks are spaces; normalize_whitespace collapses the runs.
+                    out.append(text if pre else text.replace("\n", " "))
             elif tag is None or tag[0] == "-" or tag in SKIP_TAGS:
                 pass  # comments, processing instructions, invisible elements
             elif tag == "br":
@@ -126,7 +126,7 @@ def node_text(node: LexborNode) -> str:
     """Text content of a DOM element as a browser shows it, normalised (see module doc)."""
     out: list[str] = []
     if node.tag == "-text":
-        out.append(_ANY_WS.sub(" ", node.text_content or ""))
+        out.append((node.text_content or "").replace("\n", " "))
     else:
         _render(node, out, node.tag in _PRE_TAGS)
     return normalize_whitespace(unescape_entities("".join(out)))
