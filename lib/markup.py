@@ -90,7 +90,12 @@ def _join_url(base: str, url: str) -> str:
     hreflang and ``@id`` values: urljoin costs ~10 us each, a big share of a page)."""
     if url.startswith(("https://", "http://")) and "/." not in url and " " not in url:
         return url
-    return _urljoin(base, url) if base else url
+    if not base:
+        return url
+    try:
+        return _urljoin(base, url)
+    except ValueError:  # e.g. "Invalid IPv6 URL" from a broken base or href
+        return url
 
 
 # --------------------------------------------------------------------------------------------

@@ -681,3 +681,10 @@ def test_selector_lists_give_each_node_once():
     parser = LexborHTMLParser('<a x></a><b y></b><c x y></c><d x></d>')
     assert len(parser.css("[x],[y]")) == 5
     assert [node.tag for node in _select(parser, "[x],[y]")] == ["a", "b", "c", "d"]
+
+
+def test_unparseable_urls_do_not_fail_the_page():
+    """Invented: a broken IPv6 base makes urljoin raise ValueError; the href is kept as written."""
+    html = ('<html><head><base href="http://[::1/"><link rel="alternate" hreflang="de" href="de/">'
+            '</head><body></body></html>')
+    assert extract_faq_page(html, "https://x.de/").hreflang == [("de", "de/")]
