@@ -1,0 +1,83 @@
+"""lib/negatives.py: candidate cleaning and the four export strategies, on real COVID-QA answers."""
+from __future__ import annotations
+
+import pytest
+
+from lib import negatives as neg
+from tests.qa_fixtures import covidqa_pairs
+
+
+@pytest.fixture(scope="module")
+def answers(shared_data):
+    pairs = covidqa_pairs(shared_data)
+    return list(pairs[pairs.language == "eng"].answer[:30])
+
+
+def test_clean_drops_positive_its_duplicates_and_repeats(answers):
+    pos = answers[0]
+    ids = ["d0", "dup", "d1", "d2", "d1bis", "d3"]
+    texts = [pos, "  " + pos.upper().replace(" ", "\n ") + " ", answers[1], answers[2], answers[1], answers[3]]
+    c = neg.clean_candidates("d0", pos, ids, texts, [9, 8, 7, 6, 5, 4])
+    assert c.ids == ["d1", "d2", "d3"]
+    assert c.texts == [answers[1], answers[2], answers[3]]
+    assert c.bm25_scores == [7.0, 6.0, 4.0]
+    assert (c.positive_rank, c.removed_positive_duplicates, c.removed_repeated_texts) == (1, 1, 1)
+    # The positive not retrieved: rank 0, nothing removed for it.
+    c = neg.clean_candidates("dX", "another answer entirely", ids[2:4], texts[2:4], [3, 2])
+    assert (c.positive_rank, c.ids) == (0, ["d1", "d2"])
+
+
+SCORES = [0.95, 0.2, 0.05, 0.5, 0.91, 0.3, 0.6, 0.7, 0.12, 0.08, 0.4, 0.85]
+
+
+def test_top4_and_top10_take_the_best_scores():
+    s = neg.select("top4", 0.8, SCORES, 1, "q1")
+    assert [SCORES[i] for i in s.indices] == [0.95, 0.91, 0.85, 0.7]
+    s = neg.select("top10-scores", 0.8, SCORES, 1, "q1")
+    assert [SCORES[i] for i in s.indices] == sorted(SCORES, reverse=True)[:10]
+    assert s.removed_false_negatives == 0
+
+
+def test_denoised_drops_above_high_and_below_low_and_is_seeded():
+    s = neg.select("denoised", 0.8, SCORES, 7, "q1")
+    picked = [SCORES[i] for i in s.indices]
+    assert len(picked) == 4 and all(0.1 <= x <= 0.9 for x in picked)
+    assert (s.removed_false_negatives, s.removed_other) == (2, 2)
+    assert neg.select("denoised", 0.8, SCORES, 7, "q1").indices == s.indices      # same seed, same pick
+    draws = {tuple(neg.select("denoised", 0.8, SCORES, seed, "q1").indices) for seed in range(20)}
+    assert len(draws) > 5                                                          # the seed matters
+    few = neg.select("denoised", 0.8, [0.95, 0.5, 0.05], 7, "q1")                  # fewer than 4 left
+    assert few.indices == [1]
+
+
+def test_margin_is_relative_to_the_positive():
+    s = neg.select("margin", 0.8, SCORES, 1, "q1")       # limit 0.76
+    assert [SCORES[i] for i in s.indices] == [0.7, 0.6, 0.5, 0.4]
+    assert s.removed_false_negatives == 3                 # 0.95, 0.91 and 0.85 are above 0.76
+    s = neg.select("margin", 0.5, SCORES, 1, "q1", neg.StrategyParams(margin_fraction=1.0))
+    assert max(SCORES[i] for i in s.indices) <= 0.5
+
+
+def test_false_negative_removals_match_the_selections():
+    counts = neg.false_negative_removals(0.8, SCORES)
+    assert counts == {"top4": 0, "denoised": 2, "margin": 3, "top10-scores": 0}
+    for strategy in neg.STRATEGIES:
+        assert neg.select(strategy, 0.8, SCORES, 3, "q").removed_false_negatives == counts[strategy]
+
+
+def test_export_record_keeps_texts_and_scores_aligned():
+    record = {"query_id": "q1", "query": "q?", "positive": "p", "pos_score": 0.8,
+              "negatives": [f"text {x}" for x in SCORES], "neg_scores": SCORES}
+    for strategy in neg.STRATEGIES:
+        out = neg.export_record(strategy, record, 5, neg.StrategyParams())
+        assert set(out) == {"query_id", "query", "positive", "pos_score", "negatives", "neg_scores"}
+        assert [f"text {x}" for x in out["neg_scores"]] == out["negatives"]
+    with pytest.raises(ValueError, match="unknown strategy"):
+        neg.select("random", 0.8, SCORES, 1, "q")
+
+
+def test_params_from_conf():
+    from lib.conf import load_conf
+
+    p = neg.StrategyParams.from_conf(load_conf("local")["mine"]["export"])
+    assert (p.denoise_high, p.denoise_low, p.margin_fraction, p.num_negatives, p.top_scores) == (0.9, 0.1, 0.95, 4, 10)
