@@ -1,0 +1,148 @@
+"""Stage 4a: QA similarity, topic and question-type annotations on GPU-pinned executors.
+
+    ./spark-submit.sh annotate [--profile gpu] [--languages deu,eng] [--max-pairs N]
+
+Reads ``qa_pairs``, writes ``qa_annotations`` (lib/schemas.py says why a table of its own): one row
+per QA pair with ``semantic_similarity_score``, ``topic``, ``question_type``, the label status and
+which inputs were truncated. Only pairs without an annotation row are processed, in Delta commits of
+``annotate.rows_per_commit`` pairs: a run that stops half-way keeps its finished commits and a
+re-run fills only the rows still missing. Models: ``models.jina``, ``models.topic``,
+``models.question_type`` (any sentence-transformers / Hugging Face name or folder).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+from jobs.base import SparkJob, UsageError
+from lib.conf import get
+
+TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "question_type": "models.question_type"}
+
+
+class AnnotateJob(SparkJob):
+    name = "annotate"
+    description = __doc__
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--languages", default=None,
+                            help="annotate only these languages of qa_pairs (comma-separated ISO-639-3)")
+        parser.add_argument("--max-pairs", type=int, default=None,
+                            help="annotate at most this many missing pairs (a trial run; re-run for the rest)")
+
+    def settings(self, conf: dict, label_languages):
+        from udfs.annotate import TASKS, AnnotateSettings
+
+        tasks = tuple(get(conf, "annotate.tasks"))
+        unknown = [t for t in tasks if t not in TASKS]
+        if unknown or not tasks:
+            raise UsageError(f"annotate.tasks: unknown or empty {unknown or tasks}; choose from {', '.join(TASKS)}")
+        return AnnotateSettings(
+            similarity_model=str(get(conf, "models.jina")), topic_model=str(get(conf, "models.topic")),
+            question_type_model=str(get(conf, "models.question_type")), tasks=tasks,
+            label_languages=None if label_languages is None else tuple(label_languages),
+            batch_size=int(get(conf, "annotate.batch_size")),
+            truncate_dim=get(conf, "annotate.truncate_dim"), max_seq_length=get(conf, "annotate.max_seq_length"),
+            classifier_max_length=int(get(conf, "annotate.classifier_max_length")),
+            trust_remote_code=bool(get(conf, "annotate.trust_remote_code")),
+            fp16_on_gpu=bool(get(conf, "annotate.fp16_on_gpu")),
+            topic_labels=tuple(get(conf, "annotate.topic_labels")),
+            question_type_labels=tuple(get(conf, "annotate.question_type_labels")),
+            run_id=self.run_id)
+
+    def validate(self, args: argparse.Namespace, conf: dict) -> None:
+        from udfs.models import check_local_model
+
+        settings = self.settings(conf, None)
+        for task in settings.tasks:
+            check_local_model(get(conf, TASK_MODEL_KEYS[task]), TASK_MODEL_KEYS[task])
+        if args.max_pairs is not None and args.max_pairs < 1:
+            raise UsageError("--max-pairs must be at least 1")
+        if int(get(conf, "annotate.rows_per_commit")) < 1:
+            raise UsageError("annotate.rows_per_commit must be at least 1")
+
+    def inputs(self, args: argparse.Namespace) -> list[str]:
+        return ["qa_pairs"]
+
+    def label_languages(self, qa, conf: dict) -> list[str]:
+        from pyspark.sql import functions as F
+
+        from lib.annotate import languages_with_min_origins
+
+        listed = list(get(conf, "annotate.label_languages") or [])
+        if listed:
+            return sorted(str(x) for x in listed)
+        rows = qa.groupBy("language").agg(F.countDistinct("origin").alias("n")).collect()
+        return languages_with_min_origins({r["language"]: int(r["n"]) for r in rows},
+                                          int(get(conf, "annotate.min_origins")))
+
+    def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
+        from pyspark.sql import functions as F
+
+        from lib.schemas import QA_ANNOTATIONS, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION
+        from udfs.annotate import annotate_partitions
+        from udfs.spark import ProgressReporter, is_delta_table, merge_new_rows, read_table
+
+        qa = read_table(spark, self.table(conf, "qa_pairs")).select(
+            "id", "origin", "language", "question", "answer", "title", "description")
+        label_languages = self.label_languages(qa, conf)
+        settings = self.settings(conf, label_languages)
+        print(f"[annotate] labels for {len(label_languages)} languages: {', '.join(label_languages) or '-'}")
+
+        out_path = self.table(conf, "qa_annotations")
+        todo = qa
+        if args.languages:
+            todo = todo.where(F.col("language").isin([x.strip() for x in args.languages.split(",") if x.strip()]))
+        already = 0
+        if is_delta_table(spark, out_path):
+            done = spark.read.format("delta").load(out_path).select("id")
+            already = done.count()
+            todo = todo.join(done, "id", "left_anti")
+        todo = todo.drop("origin")
+        if args.max_pairs:
+            todo = todo.orderBy("id").limit(args.max_pairs)
+        missing = todo.count()
+        counters = {"pairs_already_annotated": already, "pairs_to_annotate": missing,
+                    "label_languages": len(label_languages), "commits": 0}
+        if missing == 0:
+            return counters
+
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(int(get(conf, "annotate.arrow_batch_rows"))))
+        chunks = max(1, math.ceil(missing / int(get(conf, "annotate.rows_per_commit"))))
+        udf = annotate_partitions(settings)
+        with ProgressReporter(spark, "annotate"):
+            for k in range(chunks):
+                part = todo if chunks == 1 else todo.where(F.pmod(F.xxhash64("id"), F.lit(chunks)) == k)
+                annotated = part.mapInPandas(udf, schema=QA_ANNOTATIONS)
+                try:
+                    merge_new_rows(spark, annotated, out_path, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION)
+                except Exception as exc:  # noqa: BLE001 - a model that cannot load is a usage error
+                    message = str(exc)
+                    if "ModelLoadError" in message:
+                        line = next((ln for ln in message.splitlines() if "ModelLoadError" in ln), message)
+                        raise UsageError(line.split("ModelLoadError:", 1)[-1].strip()) from exc
+                    raise
+                counters["commits"] += 1
+        counters.update(self.run_counters(spark, out_path))
+        return counters
+
+    def run_counters(self, spark, path: str) -> dict[str, int]:
+        """Counters of this run's rows, read back from the table (exact under task retries)."""
+        from pyspark.sql import functions as F
+
+        rows = spark.read.format("delta").load(path).where(F.col("run_id") == self.run_id)
+        agg = rows.agg(
+            F.count("*").alias("annotated_pairs"),
+            F.count("semantic_similarity_score").alias("similarity_scored"),
+            F.count("topic").alias("topic_labelled"),
+            F.count("question_type").alias("question_type_labelled"),
+        ).first().asDict()
+        for r in rows.groupBy("label_status").count().collect():
+            agg[f"status_{r['label_status']}"] = r["count"]
+        for r in rows.select(F.explode("truncated").alias("what")).groupBy("what").count().collect():
+            agg[f"truncated_{r['what']}"] = r["count"]
+        return {k: int(v) for k, v in agg.items()}
+
+
+if __name__ == "__main__":
+    AnnotateJob.run()

@@ -1,0 +1,228 @@
+"""Models inside Spark tasks: loaded once per Python worker, on the GPU the task was given.
+
+Lifecycle (after NeMo Curator's stages): the first batch a Python worker sees loads the model, every
+later batch and task of that worker reuses it (``spark.python.worker.reuse``, on by default). The
+cache is keyed by (what, model, device, options), so two stages or two GPUs never share an entry.
+
+Device: ``TaskContext.get().resources()['gpu']`` names the GPU Spark's scheduler assigned to the task
+(``spark.task.resource.gpu.amount`` in conf/gpu.yaml); the model goes to ``cuda:<address>``. Without
+a GPU resource, or without CUDA, it runs on CPU in float32.
+
+Inputs go to the model in batches (``batch_size`` texts per forward pass) sorted by length, so
+padding stays small; results come back in input order. Texts longer than the model's maximum length
+are truncated by the tokenizer, and reported per text so the job can count them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+_MODELS: dict[tuple, object] = {}
+
+
+class ModelLoadError(RuntimeError):
+    """A configured model could not be loaded; the message names the configuration key."""
+
+
+def looks_like_local_path(name: str) -> bool:
+    """A value meant as a folder on disk rather than a Hugging Face hub id (``org/name``)."""
+    name = str(name)
+    return (name.startswith(("/", "./", "../", "~", "file:")) or os.path.isabs(name)
+            or name.count("/") > 1 or os.path.exists(os.path.expanduser(name)))
+
+
+def check_local_model(name: str, conf_key: str) -> None:
+    """Raise FileNotFoundError naming ``conf_key`` when a local model folder is missing."""
+    if name is None or not str(name).strip():
+        raise FileNotFoundError(f"{conf_key} is empty: set it to a model name or folder")
+    if looks_like_local_path(name):
+        path = Path(os.path.expanduser(str(name).removeprefix("file:")))
+        if not path.is_dir():
+            raise FileNotFoundError(f"{conf_key}: model folder {name!r} does not exist")
+        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+            raise FileNotFoundError(f"{conf_key}: {name!r} holds no model (no config.json or modules.json)")
+
+
+def task_device() -> str:
+    """``cuda:<n>`` for the GPU Spark assigned to this task, else ``cpu``.
+
+    Outside a Spark task (driver, tests, bench) the first CUDA device is used when there is one.
+    """
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency of sentence-transformers
+        return "cpu"
+    if not torch.cuda.is_available():
+        return "cpu"
+    try:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+    except ImportError:  # pragma: no cover
+        ctx = None
+    if ctx is not None:
+        gpus = ctx.resources().get("gpu")
+        if gpus is not None and gpus.addresses:
+            return f"cuda:{gpus.addresses[0]}"
+    return "cuda:0"
+
+
+def _cached(key: tuple, load):
+    if key not in _MODELS:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        _MODELS[key] = load()
+    return _MODELS[key]
+
+
+def loaded_models() -> list[tuple]:
+    """Keys of the models this process holds (tests check that a worker loads each model once)."""
+    return list(_MODELS)
+
+
+def release_models() -> None:
+    """Drop every cached model (teardown; frees GPU memory)."""
+    _MODELS.clear()
+    try:
+        import torch
+
+        if torch.cuda.is_available():  # pragma: no cover - GPU only
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+class Encoder:
+    """A sentence-transformers model: ``encode(texts, task) -> (embeddings, truncated mask)``.
+
+    Task names (Jina-v3's ``retrieval.query`` / ``retrieval.passage``) are used as the model
+    allows: as a ``task`` argument when the model's modules take one (Jina-v3's LoRA adapters), as a
+    ``prompt_name`` when the model has a prompt of that name; else the text goes in as it is.
+    """
+
+    def __init__(self, name: str, conf_key: str, device: str = "cpu", max_seq_length: int | None = None,
+                 trust_remote_code: bool = False, fp16_on_gpu: bool = True):
+        from sentence_transformers import SentenceTransformer
+
+        self.name, self.conf_key, self.device = name, conf_key, device
+        try:
+            self.model = SentenceTransformer(str(name), device=device, trust_remote_code=trust_remote_code)
+        except Exception as exc:  # noqa: BLE001 - report which conf key points at what
+            raise ModelLoadError(f"{conf_key}: cannot load sentence-transformers model {name!r} "
+                                 f"on {device}: {type(exc).__name__}: {exc}") from exc
+        if max_seq_length:
+            self.model.max_seq_length = int(max_seq_length)
+        if fp16_on_gpu and device.startswith("cuda"):  # pragma: no cover - GPU only
+            self.model.half()
+        self.model.eval()
+        self.model_kwargs = set(self.model.get_model_kwargs() or ())
+        self.prompts = dict(getattr(self.model, "prompts", {}) or {})
+
+    @property
+    def max_length(self) -> int:
+        return int(self.model.max_seq_length or 512)
+
+    def task_arguments(self, task: str | None) -> dict:
+        if not task:
+            return {}
+        args = {}
+        if "task" in self.model_kwargs:
+            args["task"] = task
+        if task in self.prompts:
+            args["prompt_name"] = task
+        return args
+
+    def truncated(self, texts: Sequence[str], task: str | None = None) -> np.ndarray:
+        """Which texts (with their prompt) are longer than the model's maximum length in tokens."""
+        if not texts:
+            return np.zeros(0, dtype=bool)
+        prompt = self.prompts.get(task, "") if task else ""
+        enc = self.model.tokenizer([prompt + t for t in texts], add_special_tokens=True, truncation=False,
+                                   verbose=False)
+        return np.array([len(ids) > self.max_length for ids in enc["input_ids"]], dtype=bool)
+
+    def encode(self, texts: Sequence[str], task: str | None = None, batch_size: int = 32,
+               normalize: bool = False, truncate_dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        truncated = self.truncated(texts, task)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32), truncated
+        emb = self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False,
+                                normalize_embeddings=normalize, truncate_dim=truncate_dim,
+                                **self.task_arguments(task))
+        return np.asarray(emb, dtype=np.float32), truncated
+
+
+class Classifier:
+    """A Hugging Face sequence classifier: ``classify(texts) -> (label ids, scores, truncated mask)``."""
+
+    def __init__(self, name: str, conf_key: str, device: str = "cpu", max_length: int = 512,
+                 trust_remote_code: bool = False, fp16_on_gpu: bool = True):
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.name, self.conf_key, self.device = name, conf_key, device
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(name), trust_remote_code=trust_remote_code)
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                str(name), trust_remote_code=trust_remote_code)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelLoadError(f"{conf_key}: cannot load classifier {name!r} on {device}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        self.model.to(device)
+        if fp16_on_gpu and device.startswith("cuda"):  # pragma: no cover - GPU only
+            self.model.half()
+        self.model.eval()
+        self.torch = torch
+        limits = [int(max_length)]
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        if positions:
+            # XLM-R reserves two positions (padding offset).
+            limits.append(int(positions) - 2 if getattr(self.model.config, "model_type", "") in
+                          ("xlm-roberta", "roberta", "xlm-roberta-xl") else int(positions))
+        tok_max = getattr(self.tokenizer, "model_max_length", None)
+        if tok_max and tok_max < 1_000_000:
+            limits.append(int(tok_max))
+        self.max_length = min(limits)
+        self.num_labels = int(self.model.config.num_labels)
+        self.id2label = dict(self.model.config.id2label or {})
+
+    def classify(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        n = len(texts)
+        labels = np.zeros(n, dtype=np.int64)
+        scores = np.zeros(n, dtype=np.float32)
+        if n == 0:
+            return labels, scores, np.zeros(0, dtype=bool)
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True, truncation=False,
+                                                          verbose=False)["input_ids"]]
+        truncated = np.array([length > self.max_length for length in lengths], dtype=bool)
+        order = np.argsort(lengths, kind="stable")
+        torch = self.torch
+        with torch.inference_mode():
+            for start in range(0, n, max(1, batch_size)):
+                idx = order[start:start + batch_size]
+                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="pt").to(self.device)
+                logits = self.model(**enc).logits.float()
+                probs = torch.softmax(logits, dim=-1)
+                best = probs.max(dim=-1)
+                labels[idx] = best.indices.cpu().numpy()
+                scores[idx] = best.values.cpu().numpy()
+        return labels, scores, truncated
+
+
+def get_encoder(name: str, conf_key: str, device: str | None = None, **options) -> Encoder:
+    """This worker's encoder for ``name`` on ``device`` (the task's GPU, else CPU), loaded on first use."""
+    device = device or task_device()
+    key = ("encoder", str(name), device, tuple(sorted(options.items())))
+    return _cached(key, lambda: Encoder(name, conf_key, device, **options))
+
+
+def get_classifier(name: str, conf_key: str, device: str | None = None, **options) -> Classifier:
+    """This worker's classifier for ``name`` on ``device``, loaded on first use."""
+    device = device or task_device()
+    key = ("classifier", str(name), device, tuple(sorted(options.items())))
+    return _cached(key, lambda: Classifier(name, conf_key, device, **options))
