@@ -98,4 +98,64 @@ counters map<string,bigint>
 
 # ---- model stages (annotate, bitexts) --------------------------------------------------------
 
+# One row per annotated QA pair (jobs/annotate.py), keyed by the qa_pairs id. A table of its own
+# rather than new qa_pairs columns: extract keeps sole ownership of qa_pairs, a re-run finds the
+# pairs still missing with one anti-join, and no large table is rewritten to add three columns.
+# label_status: ok | empty (question or answer empty: no score, no labels) | unsupported_language
+# (score, but no labels); truncated: which model inputs were cut to the model's maximum length.
+QA_ANNOTATIONS = """
+id string,
+language string,
+semantic_similarity_score float,
+topic string,
+topic_score float,
+question_type string,
+question_type_score float,
+label_status string,
+truncated array<string>,
+models string,
+run_id string
+"""
+QA_ANNOTATIONS_KEY = ("id",)
+QA_ANNOTATIONS_PARTITION = ("language",)
+
+# What the per-origin mining UDF receives (jobs/bitexts.py): deduplicated QA pairs of origins in two
+# or more languages, with the hreflang alternates of their page (both directions).
+BITEXT_INPUT = """
+id string,
+origin string,
+url string,
+language string,
+question string,
+answer string,
+alternates array<string>
+"""
+
+# One row per mined bitext: the released fields first (language1 < language2), then the ids of the
+# two QA pairs (the key), whether their pages link each other by hreflang, and the run.
+BITEXTS = """
+language1 string,
+language2 string,
+origin string,
+labse_similarity double,
+question1 string,
+question2 string,
+answer1 string,
+answer2 string,
+urls array<string>,
+id1 string,
+id2 string,
+hreflang_linked boolean,
+run_id string
+"""
+BITEXTS_KEY = ("id1", "id2")
+
+# What the per-origin mining UDF emits: bitext rows (kind 'bitext') and one counters row per origin
+# (kind 'stats'), so counters travel as data like extract's.
+BITEXT_MINED = BITEXTS.rstrip() + """,
+kind string,
+counters map<string,bigint>
+"""
+BITEXTS_PARTITION = ("language1",)
+
 # ---- retrieval stages (benchmark, mine) ------------------------------------------------------
