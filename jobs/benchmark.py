@@ -1,0 +1,144 @@
+"""benchmark: ``qa_pairs`` -> per-language retrieval collections in BEIR/MTEB layout.
+
+Per language: a corpus of every answer (``_id`` = 'd' + QA id, ``title`` empty, ``text``), the
+questions as queries (``_id`` = 'q' + QA id) split into train and test, and qrels linking each
+question to its own answer (score 1). The test split takes one QA pair per origin, up to
+``benchmark.max_test_queries`` origins per language, chosen by seeded SHA-256 keys (lib/beir.py):
+the same seed gives the same split on any cluster. Every pair of a test origin is kept out of
+train ('held_out' pairs are in neither split; their answers stay in the corpus).
+
+Writes the Delta tables benchmark_corpus, benchmark_queries, benchmark_qrels (partitioned by
+language; the languages built in this run are replaced, others kept) and, with ``--export DIR``,
+``DIR/<language>/{corpus.jsonl, queries.jsonl, qrels/train.tsv, qrels/test.tsv}``.
+"""
+from __future__ import annotations
+
+import argparse
+
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+from jobs.base import SparkJob, UsageError
+from lib import beir
+from lib import conf as confmod
+from lib.schemas import BENCHMARK_PARTITION
+from udfs.spark import read_table
+
+EXAMPLES = """examples:
+  spark-submit.sh benchmark --export build/webfaq-beir
+  spark-submit.sh benchmark --languages deu,eng --conf benchmark.max_test_queries=2000 --seed 7
+
+Counters: corpus_<lang>, train_<lang>, test_<lang>, held_out_<lang>, origins_<lang>, languages."""
+
+
+def split_keys(pairs, seed: int):
+    """Spark version of lib.beir.split_pairs: adds a ``split`` column (train / test / held_out)."""
+    key = lambda col: F.sha2(F.concat(F.lit(f"{seed}:"), F.col(col)), 256)  # noqa: E731
+    pairs = pairs.withColumn("_pair_key", key("id")).withColumn("_origin_key", key("origin"))
+    return pairs, key
+
+
+def assign_splits(pairs, seed: int, max_test: int):
+    pairs, _ = split_keys(pairs, seed)
+    origins = (pairs.groupBy("language", "origin")
+               .agg(F.min("_origin_key").alias("_origin_key"), F.min("_pair_key").alias("_chosen_key")))
+    rank = Window.partitionBy("language").orderBy("_origin_key")
+    test_origins = (origins.withColumn("_rank", F.row_number().over(rank))
+                    .where(F.col("_rank") <= max_test).select("language", "origin", "_chosen_key"))
+    out = (pairs.join(test_origins, ["language", "origin"], "left")
+           .withColumn("split", F.when(F.col("_chosen_key").isNull(), F.lit("train"))
+                       .when(F.col("_pair_key") == F.col("_chosen_key"), F.lit("test"))
+                       .otherwise(F.lit("held_out"))))
+    return out.drop("_pair_key", "_origin_key", "_chosen_key")
+
+
+def write_language_partitions(df, path: str) -> None:
+    (df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic")
+       .partitionBy(*BENCHMARK_PARTITION).save(path))
+
+
+def export_collections(spark, corpus, queries, qrels, languages: list[str], out_dir: str) -> dict[str, int]:
+    """Write each language's BEIR folder from the tables (rows streamed to the driver, id order)."""
+    import os
+
+    counts = {}
+    for language in languages:
+        folder = os.path.join(out_dir, language)
+        c = corpus.where(F.col("language") == language).orderBy("_id")
+        beir.write_corpus(folder, ((r["_id"], r["title"], r["text"]) for r in c.toLocalIterator()))
+        q = queries.where((F.col("language") == language) & F.col("split").isin(*beir.SPLITS)).orderBy("_id")
+        counts[f"exported_queries_{language}"] = beir.write_queries(
+            folder, ((r["_id"], r["text"]) for r in q.toLocalIterator()))
+        for split in beir.SPLITS:
+            rel = qrels.where((F.col("language") == language) & (F.col("split") == split)).orderBy("query_id")
+            beir.write_qrels(folder, split, ((r["query_id"], r["corpus_id"], r["score"]) for r in rel.toLocalIterator()))
+    return counts
+
+
+class BenchmarkJob(SparkJob):
+    name = "benchmark"
+    description = __doc__
+    epilog = EXAMPLES
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--languages", default=None,
+                            help="comma-separated ISO-639-3 codes (default: benchmark.languages, else all)")
+        parser.add_argument("--seed", type=int, default=None, help="split seed (default: benchmark.seed)")
+        parser.add_argument("--export", default=None, metavar="DIR",
+                            help="also write DIR/<language>/ in BEIR/MTEB file layout")
+
+    def validate(self, args: argparse.Namespace, conf: dict) -> None:
+        if int(confmod.get(conf, "benchmark.max_test_queries")) < 1:
+            raise UsageError("benchmark.max_test_queries must be at least 1")
+
+    def inputs(self, args: argparse.Namespace) -> list[str]:
+        return ["qa_pairs"]
+
+    def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
+        seed = args.seed if args.seed is not None else int(confmod.get(conf, "benchmark.seed"))
+        max_test = int(confmod.get(conf, "benchmark.max_test_queries"))
+        wanted = ([x.strip() for x in args.languages.split(",") if x.strip()] if args.languages
+                  else list(confmod.get(conf, "benchmark.languages", []) or []))
+        min_pairs = int(confmod.get(conf, "benchmark.min_pairs", 1))
+
+        pairs = read_table(spark, self.table(conf, "qa_pairs")).select("id", "origin", "language", "question", "answer")
+        if wanted:
+            pairs = pairs.where(F.col("language").isin(wanted))
+        sizes = {r["language"]: int(r["n"]) for r in pairs.groupBy("language").agg(F.count("*").alias("n")).collect()}
+        languages = sorted(lang for lang, n in sizes.items() if n >= min_pairs)
+        if not languages:
+            raise UsageError(f"no language of qa_pairs has {min_pairs}+ pairs"
+                             + (f" among {', '.join(wanted)}" if wanted else ""))
+        pairs = pairs.where(F.col("language").isin(languages))
+
+        split = assign_splits(pairs, seed, max_test).cache()
+        corpus = split.select("language", F.concat(F.lit(beir.DOC_PREFIX), "id").alias("_id"),
+                              F.lit("").alias("title"), F.col("answer").alias("text"))
+        queries = split.select("language", F.concat(F.lit(beir.QUERY_PREFIX), "id").alias("_id"),
+                               F.col("question").alias("text"), "split", "origin")
+        qrels = (split.where(F.col("split").isin(*beir.SPLITS))
+                 .select("language", "split", F.concat(F.lit(beir.QUERY_PREFIX), "id").alias("query_id"),
+                         F.concat(F.lit(beir.DOC_PREFIX), "id").alias("corpus_id"), F.lit(1.0).cast("float").alias("score")))
+
+        write_language_partitions(corpus, self.table(conf, "benchmark_corpus"))
+        write_language_partitions(queries, self.table(conf, "benchmark_queries"))
+        write_language_partitions(qrels, self.table(conf, "benchmark_qrels"))
+
+        counters: dict[str, int] = {"languages": len(languages), "seed": seed}
+        for r in split.groupBy("language", "split").agg(F.count("*").alias("n")).collect():
+            counters[f"{r['split']}_{r['language']}"] = int(r["n"])
+        for r in split.groupBy("language").agg(F.count("*").alias("n"),
+                                                F.countDistinct("origin").alias("o")).collect():
+            counters[f"corpus_{r['language']}"] = int(r["n"])
+            counters[f"origins_{r['language']}"] = int(r["o"])
+        if args.export:
+            tables = [read_table(spark, self.table(conf, t)) for t in
+                      ("benchmark_corpus", "benchmark_queries", "benchmark_qrels")]
+            counters.update(export_collections(spark, *tables, languages, args.export))
+            print(f"[benchmark] BEIR collections written to {args.export}/<language>/")
+        split.unpersist()
+        return counters
+
+
+if __name__ == "__main__":
+    BenchmarkJob.run()

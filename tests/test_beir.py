@@ -1,0 +1,86 @@
+"""lib/beir.py and jobs/benchmark.py: the one-pair-per-origin test split and the BEIR/MTEB files."""
+from __future__ import annotations
+
+import collections
+import json
+
+import pytest
+from deltalake import DeltaTable
+
+from jobs.benchmark import BenchmarkJob
+from lib import beir
+from tests.qa_fixtures import covidqa_pairs, write_qa_pairs_table
+
+
+def test_split_rule_on_covidqa(shared_data):
+    pairs = covidqa_pairs(shared_data)
+    for language, group in pairs.groupby("language"):
+        rows = list(zip(group.id, group.origin))
+        split = beir.split_pairs(rows, seed=42, max_test=10_000)
+        origin_of = dict(rows)
+        test = [i for i, s in split.items() if s == "test"]
+        # One pair per origin, every origin once; no test origin in train.
+        assert sorted(origin_of[i] for i in test) == sorted(set(group.origin))
+        train_origins = {origin_of[i] for i, s in split.items() if s == "train"}
+        assert not train_origins & {origin_of[i] for i in test}
+        assert split == beir.split_pairs(list(reversed(rows)), seed=42, max_test=10_000)   # order-free
+    deu = covidqa_pairs(shared_data).query("language == 'deu'")
+    rows = list(zip(deu.id, deu.origin))
+    capped = beir.split_pairs(rows, seed=42, max_test=3)
+    counts = collections.Counter(capped.values())
+    assert counts["test"] == 3 and counts["train"] > 0 and counts["held_out"] > 0
+    assert sum(counts.values()) == len(rows)
+    other = beir.split_pairs(rows, seed=7, max_test=3)
+    assert {i for i, s in other.items() if s == "test"} != {i for i, s in capped.items() if s == "test"}
+
+
+def test_files_round_trip(tmp_path):
+    beir.write_corpus(tmp_path, [("d1", "", "Antwort eins"), ("d2", "T", "zwei\tmit Tab")])
+    beir.write_queries(tmp_path, [("q1", "Frage?"), ("q2", "Noch eine")])
+    beir.write_qrels(tmp_path, "test", [("q1", "d1", 1.0)])
+    beir.write_qrels(tmp_path, "train", [("q2", "d2", 1.0)])
+    assert (tmp_path / "qrels" / "test.tsv").read_text() == "query-id\tcorpus-id\tscore\nq1\td1\t1\n"
+    c = beir.read_collection(tmp_path, "test")
+    assert c.corpus == {"d1": {"title": "", "text": "Antwort eins"}, "d2": {"title": "T", "text": "zwei\tmit Tab"}}
+    assert c.queries == {"q1": "Frage?"} and c.qrels == {"q1": {"d1": 1}}
+    with pytest.raises(FileNotFoundError, match="dev.tsv"):
+        beir.read_collection(tmp_path, "dev")
+
+
+def rows(path):
+    return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+
+
+@pytest.mark.slow
+def test_benchmark_job_matches_the_rule_and_exports_beir(spark, warehouse, shared_data, tmp_path):
+    write_qa_pairs_table(spark, shared_data, str(warehouse / "qa_pairs"))
+    out = tmp_path / "beir"
+    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--export", str(out),
+                                "--conf", "benchmark.max_test_queries=4"]) == 0
+    pairs = covidqa_pairs(shared_data)
+    queries = rows(warehouse / "benchmark_queries")
+    assert len(queries) == len(pairs)
+    for language, group in pairs.groupby("language"):
+        want = beir.split_pairs(list(zip(group.id, group.origin)), seed=42, max_test=4)
+        got = {beir.qa_id_of(q["_id"]): q["split"] for q in queries if q["language"] == language}
+        assert got == want, language          # Spark's sha2 keys == lib/beir's hashlib keys
+    corpus = rows(warehouse / "benchmark_corpus")
+    assert len(corpus) == len(pairs) and all(r["_id"].startswith("d") for r in corpus)
+    qrels = rows(warehouse / "benchmark_qrels")
+    assert {r["split"] for r in qrels} == {"train", "test"}
+    assert all(r["query_id"][1:] == r["corpus_id"][1:] and r["score"] == 1.0 for r in qrels)
+
+    deu = out / "deu"
+    c = beir.read_collection(deu, "test")
+    assert len(c.qrels) == 4 and set(c.queries) == set(c.qrels)
+    assert len(c.corpus) == (pairs.language == "deu").sum()
+    train = beir.read_qrels(deu / "qrels" / "train.tsv")
+    assert len(train) + 4 + sum(1 for q in queries if q["language"] == "deu" and q["split"] == "held_out") \
+        == (pairs.language == "deu").sum()
+    first = json.loads((deu / "corpus.jsonl").read_text().splitlines()[0])
+    assert set(first) == {"_id", "title", "text"}
+    # Rebuilding one language replaces it and keeps the others.
+    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--languages", "swe", "--seed", "3"]) == 0
+    again = rows(warehouse / "benchmark_queries")
+    assert len(again) == len(pairs)
+    assert [q for q in again if q["language"] == "deu"] != [] 

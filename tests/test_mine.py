@@ -1,0 +1,156 @@
+"""jobs/mine.py and udfs/rerank.py: BM25 top-k from Pyserini, rescored by a tiny random-weight BGE-m3.
+
+The model is built here (no hub): an XLM-R encoder with 2 layers of width 64, a Unigram tokenizer
+trained on the COVID-QA text, and the ColBERT and sparse heads that BGEM3FlagModel loads from
+``colbert_linear.pt`` / ``sparse_linear.pt`` (saved, so scores are repeatable across loads).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from jobs.benchmark import BenchmarkJob
+from jobs.mine import MineJob
+from lib import negatives as neg
+from tests.qa_fixtures import covidqa_pairs, write_qa_pairs_table
+
+
+def build_tiny_bge_m3(path: Path, texts: list[str], seed: int = 0, hidden: int = 64, layers: int = 2) -> Path:
+    """A random-weight BGE-m3 look-alike that BGEM3FlagModel and FlagReranker load offline."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+
+    path.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.train_from_iterator(texts, trainers.UnigramTrainer(
+        vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    fast = XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   sep_token="</s>", cls_token="<s>", pad_token="<pad>", mask_token="<mask>")
+    fast.save_pretrained(path)
+    torch.manual_seed(seed)
+    config = XLMRobertaConfig(vocab_size=len(fast), hidden_size=hidden, num_hidden_layers=layers,
+                              num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=514,
+                              pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    XLMRobertaModel(config).save_pretrained(path)
+    torch.save(torch.nn.Linear(hidden, hidden).state_dict(), path / "colbert_linear.pt")
+    torch.save(torch.nn.Linear(hidden, 1).state_dict(), path / "sparse_linear.pt")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_m3(tmp_path_factory, shared_data) -> str:
+    pairs = covidqa_pairs(shared_data)
+    return str(build_tiny_bge_m3(tmp_path_factory.mktemp("tiny-bge-m3"), list(pairs.question) + list(pairs.answer)))
+
+
+def test_rerank_scores_pairs_with_flagembedding(tiny_m3, shared_data):
+    from FlagEmbedding import BGEM3FlagModel
+
+    from udfs.rerank import RerankSettings, get_scorer, rescore_batch
+
+    pairs = covidqa_pairs(shared_data).query("language == 'eng'")
+    settings = RerankSettings(model=tiny_m3, batch_size=4)
+    q, answers = pairs.question.iloc[0], list(pairs.answer.iloc[:7])
+    scorer = get_scorer(settings, "cpu")
+    assert get_scorer(settings, "cpu") is scorer                      # loaded once per process
+    got = scorer.score([(q, a) for a in answers])
+    # Same figures as FlagEmbedding's own compute_score on a fresh load, pair by pair, unsorted.
+    ref = BGEM3FlagModel(tiny_m3, use_fp16=False, devices=["cpu"]).compute_score(
+        [(q, a) for a in answers], batch_size=1, weights_for_different_modes=[0.4, 0.2, 0.4])["colbert+sparse+dense"]
+    assert got == pytest.approx(ref, abs=1e-5)
+    assert len(set(round(x, 6) for x in got)) > 1
+    recs = rescore_batch([{"query": q, "positive": answers[0], "negatives": answers[1:]},
+                          {"query": "nothing", "positive": answers[1], "negatives": []}], settings, "cpu")
+    assert recs[0]["pos_score"] == pytest.approx(got[0], abs=1e-5)
+    assert recs[0]["neg_scores"] == pytest.approx(got[1:], abs=1e-5)
+    assert recs[1]["neg_scores"] == []
+
+
+def read(path):
+    return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+
+
+@pytest.mark.slow
+def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3, tmp_path):
+    write_qa_pairs_table(spark, shared_data, str(warehouse / "qa_pairs"))
+    # English: 211 answers from 5 origins; one origin goes to test, the other four give the training queries.
+    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--languages", "eng",
+                                "--conf", "benchmark.max_test_queries=1"]) == 0
+    common = ["--warehouse", str(warehouse), "--conf", f"models.bge_m3={tiny_m3}",
+              "--conf", f"mine.index_dir={tmp_path / 'indexes'}", "--conf", "mine.queries_per_task=8",
+              "--conf", "mine.rerank.queries_per_batch=4"]
+    # An interrupted run (only 16 queries done), then a run that goes on: it mines only missing queries.
+    # (--limit N mines N missing queries; without it the run would finish all of them.)
+    assert MineJob().main(common + ["--limit", "16"]) == 0
+    first = {r["query_id"] for r in read(warehouse / "hard_negatives")}
+    assert len(first) == 16
+    assert MineJob().main(common + ["--limit", "24"]) == 0
+    records = read(warehouse / "hard_negatives")
+    ids = [r["query_id"] for r in records]
+    assert len(ids) == len(set(ids)) == 40 and first < set(ids)
+    queries = [q for q in read(warehouse / "benchmark_queries") if q["split"] == "train"]
+    assert set(ids) <= {q["_id"] for q in queries}
+    runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
+    last = dict(runs[-1]["counters"])
+    assert last["queries_already_mined"] == 16 and last["training_queries"] == len(queries)
+    assert last["queries_to_mine"] == 24 and last["records_inserted"] == 24
+    assert last["indexes_built"] == 0                      # the index of the first run is reused
+
+    corpus = {r["_id"]: r for r in read(warehouse / "benchmark_corpus")}
+    size = len(corpus)
+    for r in records:
+        pos_text = neg.normalize_text(r["positive"])
+        assert r["positive_id"] not in r["negative_ids"]
+        assert all(neg.normalize_text(t) != pos_text for t in r["negatives"])
+        assert len(r["negatives"]) == len(r["negative_ids"]) == len(r["neg_scores"]) == len(r["bm25_scores"])
+        assert [corpus[i]["text"] for i in r["negative_ids"]] == r["negatives"]   # texts aligned with ids
+        assert r["bm25_scores"] == sorted(r["bm25_scores"], reverse=True)
+        # 200 where BM25 and the corpus allow: every hit but the positive and what was removed for it.
+        room = min(size, r["bm25_hits"]) - (r["positive_bm25_rank"] > 0) - r["removed_positive_duplicates"] \
+            - r["removed_repeated_texts"]
+        assert len(r["negatives"]) == min(200, room)
+        assert r["positive"] == corpus[r["positive_id"]]["text"]
+        assert r["scorer"].startswith("bge_m3:")
+
+    assert max(len(r["negatives"]) for r in records) > 100
+    # Scores are aligned with texts: rescoring a record's pairs gives its stored scores.
+    from udfs.rerank import RerankSettings, get_scorer
+
+    r = max(records, key=lambda x: len(x["negatives"]))
+    scorer = get_scorer(RerankSettings(model=tiny_m3), "cpu")
+    fresh = scorer.score([(r["query"], r["positive"])] + [(r["query"], t) for t in r["negatives"][:10]])
+    assert fresh[0] == pytest.approx(r["pos_score"], abs=1e-4)
+    assert fresh[1:] == pytest.approx(r["neg_scores"][:10], abs=1e-4)
+
+    out = tmp_path / "export"
+    assert MineJob().main(["--warehouse", str(warehouse), "--export", str(out), "--export-only",
+                           "--strategy", "all", "--strategy", "denoised", "--strategy", "top4"]) == 0
+    lines = [json.loads(x) for x in (out / "all" / "eng.jsonl").read_text().splitlines()]
+    assert len(lines) == sum(1 for x in records if x["negatives"])
+    assert set(lines[0]) == {"query_id", "query", "positive", "pos_score", "negatives", "neg_scores"}
+    top4 = [json.loads(x) for x in (out / "top4" / "eng.jsonl").read_text().splitlines()]
+    assert top4 and all(len(x["negatives"]) == 4 for x in top4)
+    assert all(x["neg_scores"] == sorted(x["neg_scores"], reverse=True) for x in top4)
+    first = (out / "denoised" / "eng.jsonl").read_text()
+    assert MineJob().main(["--warehouse", str(warehouse), "--export", str(tmp_path / "again"), "--export-only",
+                           "--strategy", "denoised"]) == 0
+    assert (tmp_path / "again" / "denoised" / "eng.jsonl").read_text() == first      # seeded: reproducible
+    runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
+    counters = dict(runs[-1]["counters"])
+    assert {"fn_removed_denoised_eng", "fn_removed_margin_eng", "fn_removed_top4_eng"} <= set(counters)
+
+
+def test_mine_usage_errors(capsys):
+    assert MineJob().main(["--export-only"]) == 2
+    assert "--export-only needs --export" in capsys.readouterr().err
+    assert MineJob().main(["--conf", "mine.rerank.scorer=colbert"]) == 2
+    assert "mine.rerank.scorer" in capsys.readouterr().err
