@@ -431,12 +431,10 @@ class _Scanner:
                 found = find(rec, pstart, send) >= 0
         else:
             found = find(rec, pstart, send) >= 0
-        if coded:
-            chunked = b"\ntransfer-encoding:" in head and b"chunked" in self._header(head, b"\ntransfer-encoding:")
-            if chunked or (not found and b"\ncontent-encoding:" in head):
-                payload = self._decode_body(rec[pstart:send], head, chunked)
-                if payload is not None:
-                    found = find(payload, 0, len(payload)) >= 0
+        if coded:  # the payload the parser needs is the decoded one, needle or not
+            payload = self._decode_body(rec, pstart, send, head)
+            if payload is not None:
+                found = find(payload, 0, len(payload)) >= 0
         if not found:
             return None
 
@@ -486,23 +484,25 @@ class _Scanner:
         j = head.find(b"\n", i + len(name))
         return head[i + len(name):j].strip()
 
-    def _decode_body(self, body: bytes, head: bytes, chunked: bool) -> bytes | None:
-        """The body with its chunked transfer coding and its gzip/deflate content coding
-        undone; None when neither applied."""
+    def _decode_body(self, rec: bytes, pstart: int, send: int, head: bytes) -> bytes | None:
+        """The body ``rec[pstart:send]`` with its chunked transfer coding and its gzip/deflate
+        content coding undone; None when neither applied (the body is used as it is)."""
         stats = self.stats
-        if chunked:
-            plain = dechunk(body)
-            if plain is not None:
+        body = None
+        if b"\ntransfer-encoding:" in head and b"chunked" in self._header(head, b"\ntransfer-encoding:"):
+            body = dechunk(rec[pstart:send])
+            if body is not None:
                 stats["chunked_payloads"] += 1
-                body = plain
         if b"\ncontent-encoding:" in head:
-            encoding = self._header(head, b"\ncontent-encoding:")
-            if encoding not in (b"", b"identity") and (body[:2] == _GZIP_MAGIC or encoding == b"deflate"):
-                decoded = _content_decode(body, encoding, self.cap)
+            encoding = self._header(head, b"\ncontent-encoding:").lower()
+            data = rec[pstart:pstart + 2] if body is None else body[:2]
+            # Crawlers often store the decoded body but keep the header: decode only real data.
+            if (data == _GZIP_MAGIC and encoding in (b"gzip", b"x-gzip")) or encoding == b"deflate":
+                decoded = _content_decode(rec[pstart:send] if body is None else body, encoding, self.cap)
                 if decoded is not None:
                     stats["decoded_payloads"] += 1
                     return decoded
-        return body if chunked else None
+        return body
 
     # -- ARC records -------------------------------------------------------------------------
 
