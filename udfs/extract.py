@@ -1,0 +1,115 @@
+"""Spark side of the extraction: WARC files in, page/pair/counter rows out, and the Delta writes.
+
+``extract_warc_files`` is a ``mapInPandas`` function over a DataFrame of WARC paths (one file per
+task, as Common Crawl jobs do). A file that cannot be opened or read to the end is counted, never
+fatal: the rows of its good records are kept. Counters leave each task as one ``stats`` row, so a
+retried task cannot count twice (its first attempt's rows are discarded with it).
+"""
+from __future__ import annotations
+
+import collections
+import sys
+import traceback
+from dataclasses import asdict
+from typing import Iterable, Iterator
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from lib.manifest import open_uri
+from lib.pipeline import ExtractSettings, extract_from_warc
+from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, columns
+
+OUTPUT_COLUMNS = columns(EXTRACT_OUTPUT)
+ROWS_PER_BATCH = 2000
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    # object columns keep a missing value as None (not NaN), which Arrow reads as null in any type
+    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in OUTPUT_COLUMNS})
+
+
+def extract_warc_files(settings: ExtractSettings):
+    """The ``mapInPandas`` function: batches of ``warc_path`` rows -> ``EXTRACT_OUTPUT`` rows."""
+    settings_dict = asdict(settings)
+
+    def run(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        local_settings = ExtractSettings(**settings_dict)
+        for batch in batches:
+            for path in batch["warc_path"]:
+                stats: collections.Counter = collections.Counter(files=1)
+                rows: list[dict] = []
+                try:
+                    with open_uri(path) as stream:
+                        for kind, row in extract_from_warc(path, stream, local_settings, stats):
+                            row["kind"] = kind
+                            rows.append(row)
+                            if len(rows) >= ROWS_PER_BATCH:
+                                yield _frame(rows)
+                                rows = []
+                except Exception as exc:  # noqa: BLE001 - a bad file is counted, not fatal
+                    stats["unreadable_files"] += 1
+                    print(f"[extract] {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    traceback.print_exc(limit=3, file=sys.stderr)
+                rows.append({"kind": "stats", "warc_filename": path,
+                             "counters": {k: int(v) for k, v in stats.items()}})
+                yield _frame(rows)
+
+    return run
+
+
+def scan(spark: SparkSession, paths: list[str], settings: ExtractSettings, files_per_task: int = 1) -> DataFrame:
+    """The extraction output of ``paths`` (lazy): one task per ``files_per_task`` WARC files."""
+    slices = max(1, -(-len(paths) // max(1, files_per_task)))
+    rdd = spark.sparkContext.parallelize([(p,) for p in paths], numSlices=slices)
+    return spark.createDataFrame(rdd, "warc_path string").mapInPandas(
+        extract_warc_files(settings), schema=EXTRACT_OUTPUT)
+
+
+def faq_pages(output: DataFrame, run_id: str) -> DataFrame:
+    """One row per page URL (the latest fetch when a run saw the same URL twice)."""
+    latest = Window.partitionBy("url").orderBy(F.col("fetch_date").desc_nulls_last(),
+                                               "warc_filename", "warc_record_offset")
+    return (output.where(F.col("kind") == "page")
+            .withColumn("fetch_date", F.to_timestamp("fetch_date"))
+            .withColumn("run_id", F.lit(run_id))
+            .withColumn("_rank", F.row_number().over(latest)).where("_rank = 1")
+            .select(*columns(FAQ_PAGES)))
+
+
+def qa_pairs(output: DataFrame, run_id: str) -> DataFrame:
+    """The run's kept pairs, one row per id: the first sighting (fetch date, file, offset) wins."""
+    first = Window.partitionBy("id").orderBy(F.col("fetch_date").asc_nulls_last(),
+                                             "warc_filename", "warc_record_offset")
+    return (output.where(F.col("kind") == "pair")
+            .withColumn("fetch_date", F.to_timestamp("fetch_date"))
+            .withColumn("run_id", F.lit(run_id))
+            .withColumn("duplicate_question", F.lit(False))
+            .withColumn("_rank", F.row_number().over(first)).where("_rank = 1")
+            .select(*columns(QA_PAIRS)))
+
+
+def question_norm(column: str = "question"):
+    """Questions compared for repeats: case-folded, whitespace runs collapsed, trimmed."""
+    return F.lower(F.trim(F.regexp_replace(F.col(column), r"\s+", " ")))
+
+
+def flag_repeated_questions(spark: SparkSession, path: str, origins: DataFrame) -> int:
+    """Set ``duplicate_question`` on pairs whose question occurs more than once in their origin.
+
+    Only the given origins are recomputed (those a run touched); returns the rows changed.
+    """
+    from delta.tables import DeltaTable
+
+    table = DeltaTable.forPath(spark, path)
+    repeated = Window.partitionBy("origin", "_question")
+    changes = (table.toDF().join(F.broadcast(origins.distinct()), "origin")
+               .withColumn("_question", question_norm())
+               .withColumn("_repeated", F.count(F.lit(1)).over(repeated) > 1)
+               .where(F.col("_repeated") != F.col("duplicate_question"))
+               .select("id", "language", "_repeated"))
+    (table.alias("t").merge(changes.alias("s"), "t.language = s.language AND t.id = s.id")
+     .whenMatchedUpdate(set={"duplicate_question": "s._repeated"}).execute())
+    row = table.history(1).select("operationMetrics").first()
+    return int((row["operationMetrics"] or {}).get("numTargetRowsUpdated", 0))
