@@ -46,7 +46,8 @@ def open_uri(uri: str) -> BinaryIO:
         try:
             import boto3
         except ImportError as exc:
-            raise ManifestError(f"reading {uri} needs boto3: pip install 'webfaq-spark[s3]'") from exc
+            raise ManifestError(f"reading {uri} needs boto3: pip install boto3 "
+                                f"(or pip install 'webfaq-spark[s3]')") from exc
         parts = urllib.parse.urlsplit(uri)
         body = boto3.client("s3").get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))["Body"]
         return body._raw_stream if hasattr(body, "_raw_stream") else body

@@ -52,3 +52,70 @@ def test_open_uri_streams_local_and_file_uris(shared_data):
     path = shared_data / "warc-whirlwind" / "whirlwind.warc.gz"
     with open_uri(f"file://{path}") as fh:
         assert fh.read(2) == b"\x1f\x8b"
+
+
+def _serve(folder):
+    """A local HTTP server for ``folder`` on 127.0.0.1 (no network beyond this machine)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_http_manifest_and_warc_are_streamed(tmp_path, shared_data):
+    """A manifest over HTTP with relative entries, and the WARC it names read as a stream."""
+    import collections
+    import shutil
+
+    from lib.warc import scan_warc
+
+    shutil.copy(shared_data / "warc-resiliparse" / "warcfile.warc.gz", tmp_path / "a.warc.gz")
+    with gzip.open(tmp_path / "warc.paths.gz", "wt") as fh:
+        fh.write("a.warc.gz\n")
+    server, base = _serve(tmp_path)
+    try:
+        paths = expand_inputs([f"{base}/warc.paths.gz"], base_uri=base + "/")
+        assert paths == [f"{base}/a.warc.gz"]
+        assert check_inputs(paths) == []  # remote inputs are not checked before the job
+        stats = collections.Counter()
+        with open_uri(paths[0]) as stream:
+            assert not isinstance(stream, (bytes, bytearray))
+            assert list(scan_warc(stream, stats)) == []
+        assert stats["records"] == 50 and stats["responses"] == 16
+    finally:
+        server.shutdown()
+
+
+def test_s3_uris_use_boto3_lazily(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "boto3", None)  # not installed
+    with pytest.raises(ManifestError, match="pip install boto3"):
+        open_uri("s3://commoncrawl/crawl-data/x.warc.gz")
+
+    calls = []
+
+    class Body:
+        _raw_stream = "the raw stream"
+
+    fake = types.SimpleNamespace(client=lambda name: types.SimpleNamespace(
+        get_object=lambda Bucket, Key: calls.append((name, Bucket, Key)) or {"Body": Body()}))
+    monkeypatch.setitem(sys.modules, "boto3", fake)
+    assert open_uri("s3a://commoncrawl/crawl-data/CC-MAIN-2024-22/x.warc.gz") == "the raw stream"
+    assert calls == [("s3", "commoncrawl", "crawl-data/CC-MAIN-2024-22/x.warc.gz")]
+
+
+def test_folder_lists_warc_and_arc_files_sorted_and_binary_is_no_manifest(tmp_path, shared_data):
+    for name in ("b.warc.gz", "a.arc.gz", "c.warc", "notes.txt", "d.wat.gz"):
+        (tmp_path / name).write_bytes((shared_data / "warc-whirlwind" / "whirlwind.warc.gz").read_bytes())
+    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / n) for n in ("a.arc.gz", "b.warc.gz", "c.warc")]
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    with pytest.raises(ManifestError, match="neither a WARC file nor a text manifest"):
+        expand_inputs([str(binary)])
