@@ -40,7 +40,7 @@ Counters (``stats`` keys):
 ``candidates``         records yielded: HTML 200 responses containing ``needle``
 ``unreadable_records`` records (or gzip members) that could not be parsed or decompressed
 ``truncated_files``    the file ended in the middle of a record or of a gzip member
-``malformed_dates``    HTML 200 responses whose WARC-Date is not a valid date
+``malformed_dates``    candidates whose WARC-Date is not a valid date (``date`` is None)
 ``truncated_payloads`` candidates whose payload was cut at ``max_payload_bytes``
 ``unsupported_format`` files that are not WARC or ARC (nothing read)
 ``non_multimember_gzip`` gzip files with a member holding more than one record
@@ -51,12 +51,19 @@ Counters (``stats`` keys):
 ``decoded_payloads``   responses whose gzip/deflate ``Content-Encoding`` was undone to search them
 =====================  ===================================================================
 
-Speed: each gzip member is decompressed by ISA-L (``isal``) in one call from a slice of a
-large read buffer that ends just past the member (the slice size is learnt from the previous
-members), so that no input is copied; request and metadata records cost a few ``bytes.find``
-calls. The needle is found with StringZilla's SIMD search when the ``stringzilla`` package is
-installed, else with ``memchr`` on the needle's rarest byte (CPython's own ``bytes.find`` runs at
-about 1 GB/s for a 7-byte needle, too slow next to ISA-L).
+Speed (see ``bench/scan_bench.py``): each gzip member is decompressed by ISA-L (``isal``) from
+a memoryview slice of one reused read buffer, so that no input is copied. The slice ends where
+the next member's gzip header is (crawlers write the same 10-byte header on every member; a
+SIMD search finds it), so that one call decompresses the whole member; without that hint it is
+sized from the record's Content-Length and the compression ratio seen so far. A member holding
+one CRLF-headed record takes an inlined fast path: three ``bytes.find`` calls for a request or
+metadata record, the HTTP status, Content-Type and the needle search for a response; nothing
+else is parsed before the needle is found. The needle is found with StringZilla's SIMD search
+when the ``stringzilla`` package is installed, else with ``memchr`` on the needle's rarest byte
+(CPython's own ``bytes.find`` runs at about 1 GB/s for a 7-byte needle, slow next to ISA-L).
+
+The counters ``records``, ``responses`` and ``html_responses`` are added to ``stats`` when the
+iterator is exhausted or closed.
 """
 from __future__ import annotations
 
@@ -839,6 +846,15 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
         ratio = 0.3              # compressed bytes per decompressed byte in large members
         garbage = False          # inside a stretch of bytes that is no gzip member
         at_end = False           # the stream has no more bytes
+        # Member-end hints: a crawler writes the same 10-byte gzip header on every member, so
+        # the next occurrence of the first member's header (found by SIMD search) is where the
+        # current member most likely ends, and the member can be decompressed in one call from
+        # a slice that ends there. A wrong hint only costs time: the decompressor says where the
+        # member really ends. Without stringzilla, or when hints keep missing, the slices are
+        # sized as described above.
+        sz_find = _SZ_FIND
+        header = bytes(buf[:10]) if sz_find is not None and n >= 10 and buf[3] == 0 else None
+        hint_tries = hint_misses = 0
         while True:
             if pos + 3 > n:      # refill; keep the last bytes so that a gzip magic is never split
                 if not at_end:
@@ -857,9 +873,14 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
 
             start = base + pos
             d = decompressobj(31)
-            piece = mv[pos:pos + first]
+            if header is not None:
+                hint = sz_find(buf, header, pos + 10, n)
+                piece = mv[pos:hint] if hint > 0 else mv[pos:]
+            else:
+                hint = -1
+                piece = mv[pos:pos + first]
             try:
-                out = d.decompress(piece)
+                out = d.decompress(piece, cap_limit)
             except gzip_error:
                 if buf.startswith(_GZIP_MAGIC, pos):
                     stats["unreadable_records"] += 1  # a corrupt member
@@ -875,6 +896,12 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                 continue
             if garbage:
                 garbage = False
+            if hint > 0:
+                hint_tries += 1
+                if not d.eof or d.unused_data:
+                    hint_misses += 1
+                    if hint_misses > 32 and hint_misses * 4 > hint_tries:
+                        header = None  # this file's members do not share one header
             if d.eof:
                 # The common case: the member ended within the first slice.
                 pos += len(piece) - len(d.unused_data)
@@ -919,6 +946,7 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
             # still to feed.
             parts = [out]
             total = kept = size0 = len(out)
+            first_in = len(piece) - len(d.unconsumed_tail)  # input used by the first call
             # The decompressed size of the record (header, block, CRLF CRLF), or -1.
             hend = out.find(b"\r\n\r\n")
             i = out.find(b"\r\nContent-Length:", 0, hend) if hend > 0 else -1
@@ -929,7 +957,7 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                     expected = -1
             else:
                 expected = _expected_size(out, arc)
-            p = pos + len(piece)
+            p = pos + first_in
             resumed = False      # the member went on into a newly read buffer
             state = 0            # 0: member ended, 1: file ended in it, 2: corrupt, 3: more records
             while True:
@@ -982,7 +1010,7 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
             length = base + pos - start
             if state == 0 and total > size0 + 4096:
                 # Input per output byte after the first slice: the next member's estimate.
-                ratio = (length - first) / (total - size0)
+                ratio = (length - first_in) / (total - size0)
             rec = parts[0]
             if state == 0 and expected == total and kept == total and i > 0:
                 # Fast path, as above: one record with CRLF headers (expected counts them).

@@ -464,3 +464,68 @@ def test_needle_finder(use_simd):
     assert find(b"FAQPag", 0, 6) == -1 and find(b"", 0, 0) == -1
     with pytest.raises(ValueError):
         make_needle_finder(b"")
+
+
+# ------------------------------------------------------------------------------------------
+# Member-end hints (the next occurrence of the first member's gzip header)
+
+
+def _recompress(raw: bytes, **gzip_kwargs) -> bytes:
+    return b"".join(gzip.compress(gzip.decompress(raw[o:o + n]), **gzip_kwargs)
+                    for o, n in member_offsets(raw))
+
+
+@pytest.mark.parametrize("simd", [True, False])
+def test_members_with_differing_headers(test_warc, monkeypatch, simd):
+    """Each member with its own mtime: the header hints miss, the result does not change."""
+    if not simd:
+        monkeypatch.setattr(warc, "_SZ_FIND", None)
+    members = member_offsets(test_warc)
+    raw = b"".join(gzip.compress(gzip.decompress(test_warc[o:o + n]), mtime=1_700_000_000 + i)
+                   for i, (o, n) in enumerate(members))
+    records, stats = scan(raw)
+    assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+    assert stats["records"] == 22 and stats["unreadable_records"] == 0
+    for record in records:
+        assert gzip.decompress(raw[record.offset:record.offset + record.length]).startswith(b"WARC/1.")
+
+
+def test_gzip_header_bytes_inside_a_member(test_warc):
+    """A response whose incompressible body holds the members' gzip header (stored deflate
+    blocks keep it as it is): the false hint is passed over."""
+    import random
+
+    header = test_warc[:10]
+    rng = random.Random(7)
+    body = bytes(rng.randrange(256) for _ in range(40_000)) + header + b"FAQPage" + \
+        bytes(rng.randrange(256) for _ in range(40_000))
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True)
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                            protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record("https://stored.example/", "response",
+                                                  payload=io.BytesIO(body), http_headers=http))
+    member = buf.getvalue()
+    assert member[:10] == header and member.find(header, 10) > 0  # the false hint is there
+    records, stats = scan(test_warc + member + test_warc)
+    assert [r.target_uri for r in records] == EXPECTED_CANDIDATES + ["https://stored.example/"] + EXPECTED_CANDIDATES
+    assert records[5].payload == body and records[5].offset == len(test_warc)
+    assert stats["records"] == 45 and stats["unreadable_records"] == 0
+
+
+def test_record_far_larger_than_the_cap_is_read_in_bounded_pieces(test_warc):
+    """A highly compressible 30 MB page: decompressed piece by piece (never whole), cut at the
+    payload cap, and the records after it are still found."""
+    body = b"<html>FAQPage" + b" " * 30_000_000 + b"</html>"
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True)
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
+                            protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record("https://huge.example/", "response",
+                                                  payload=io.BytesIO(body), http_headers=http))
+    assert len(buf.getvalue()) < 100_000
+    records, stats = scan(buf.getvalue() + test_warc, max_payload_bytes=100_000)
+    assert [r.target_uri for r in records] == ["https://huge.example/"] + EXPECTED_CANDIDATES
+    assert len(records[0].payload) == 100_000 and records[0].payload.startswith(b"<html>FAQPage")
+    full, _ = scan(test_warc)
+    assert stats["truncated_payloads"] == 1 + sum(len(r.payload) > 100_000 for r in full) == 4
