@@ -83,7 +83,7 @@ except ImportError:  # pragma: no cover - exercised by forcing _SZ_FIND = None i
 __all__ = ["WarcRecord", "scan_warc", "normalise_warc_date", "make_needle_finder"]
 
 #: Bytes read from the stream at a time.
-READ_SIZE = 256 << 10
+READ_SIZE = 1 << 20
 #: Most bytes a WARC or HTTP header block may take (beyond it the record is unreadable).
 MAX_HEADER_BYTES = 1 << 20
 #: First input slice for a gzip member: request and metadata members fit in it whole.
@@ -389,8 +389,7 @@ class _Scanner:
             status = int(status_line[1])
             if status != 200:
                 return None
-        limit = min(len(rec), le + MAX_HEADER_BYTES)
-        he = rec.find(b"\r\n\r\n", le - 1, limit) if rec[le - 1] == 13 else -1
+        he = rec.find(b"\r\n\r\n", le - 1) if rec[le - 1] == 13 else -1
         if he >= 0:
             pstart = he + 4
         else:  # bare LF line ends, or the header goes on past rec (parts)
@@ -405,7 +404,8 @@ class _Scanner:
         i = head.find(b"\ncontent-type:")
         if i >= 0:
             j = head.find(b"\n", i + 14)
-            html = b"text/html" in head[i + 14:j] or b"application/xhtml+xml" in head[i + 14:j]
+            ctype = head[i + 14:j]
+            html = b"text/html" in ctype or b"application/xhtml+xml" in ctype
         else:
             html = False
         if html:
@@ -871,14 +871,26 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                         stats["garbage_between_records"] += 1
                     return
 
-            start = base + pos
-            d = decompressobj(31)
             if header is not None:
                 hint = sz_find(buf, header, pos + 10, n)
+                if hint < 0 and pos and not at_end:
+                    # The next header is not in the buffer yet: move this member to the front
+                    # and read on, so that it is still decompressed in one call.
+                    keep = n - pos
+                    buf[:keep] = buf[pos:n]
+                    base += pos
+                    pos = 0
+                    got = readinto(whole[keep:])
+                    n = keep + got
+                    mv = whole[:n]
+                    at_end = not got
+                    hint = sz_find(buf, header, 10, n)
                 piece = mv[pos:hint] if hint > 0 else mv[pos:]
             else:
                 hint = -1
                 piece = mv[pos:pos + first]
+            start = base + pos
+            d = decompressobj(31)
             try:
                 out = d.decompress(piece, cap_limit)
             except gzip_error:
