@@ -935,6 +935,8 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                             if result is not None:
                                 yield result
                         continue
+                if not out:
+                    continue  # an empty gzip member (some writers end a file with one)
                 end, result = record(out, start, base + pos - start)
                 if size - end != 4 and end >= 0:
                     if size < end:
@@ -1121,8 +1123,16 @@ def _scan(sc: _Scanner, stream: BinaryIO) -> Iterator[WarcRecord]:
 
 
 def _peek_gzip(chunk: bytes) -> bytes:
-    """The first decompressed bytes of a gzip stream (b'' if it cannot be decompressed)."""
+    """The first decompressed bytes of a gzip stream, past empty members (b'' if none)."""
+    data = chunk[:1 << 16]
+    out = b""
     try:
-        return isal_zlib.decompressobj(31).decompress(chunk[:1 << 16], 64)
+        while data[:2] == _GZIP_MAGIC and len(out) < 16:
+            d = isal_zlib.decompressobj(31)
+            out += d.decompress(data, 64)
+            if not d.eof:
+                break
+            data = d.unused_data
     except isal_zlib.error:
-        return b""
+        pass
+    return out

@@ -529,3 +529,12 @@ def test_record_far_larger_than_the_cap_is_read_in_bounded_pieces(test_warc):
     assert len(records[0].payload) == 100_000 and records[0].payload.startswith(b"<html>FAQPage")
     full, _ = scan(test_warc)
     assert stats["truncated_payloads"] == 1 + sum(len(r.payload) > 100_000 for r in full) == 4
+
+
+def test_empty_gzip_members_are_skipped(test_warc):
+    members = member_offsets(test_warc)
+    empty = gzip.compress(b"")
+    raw = empty + test_warc[:members[5][0]] + empty + test_warc[members[5][0]:] + empty
+    records, stats = scan(raw)
+    assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+    assert stats["records"] == 22 and stats["unreadable_records"] == 0 and stats["garbage_between_records"] == 0
