@@ -69,6 +69,11 @@ class SparkJob:
             conf["warehouse"] = args.warehouse
         return conf
 
+    def log(self, message: str) -> None:
+        """A progress line on stderr, with the seconds since the run started."""
+        elapsed = time.monotonic() - getattr(self, "_run_started", time.monotonic())
+        print(f"[{self.name}] {elapsed:7.1f}s  {message}", file=sys.stderr, flush=True)
+
     def table(self, conf: dict, name: str) -> str:
         return confmod.table_path(conf, name)
 
@@ -90,9 +95,12 @@ class SparkJob:
             return 2
         from udfs.spark import get_spark
 
-        started = time.monotonic()
         try:
+            session_start = time.monotonic()
             spark = get_spark(conf)
+            print(f"[{self.name}] Spark session ready in {time.monotonic() - session_start:.1f}s "
+                  f"(master {spark.sparkContext.master})", file=sys.stderr)
+            started = self._run_started = time.monotonic()
             counters = self.run_job(spark, args, conf)
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -102,7 +110,7 @@ class SparkJob:
             print(f"{parser.prog}: run {self.run_id} failed", file=sys.stderr)
             return 1
         counters = dict(counters or {})
-        counters.setdefault("seconds", int(round(time.monotonic() - started)))
+        counters.setdefault("milliseconds", int(round(1000 * (time.monotonic() - started))))
         self.print_counters(counters)
         try:
             self.record_run(spark, args, conf, counters)

@@ -16,7 +16,7 @@ from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
 from lib.manifest import ManifestError, check_inputs, expand_inputs
 from lib.pipeline import ExtractSettings
-from lib.schemas import FAQ_PAGES_KEY, QA_PAIRS_KEY, QA_PAIRS_PARTITION
+from lib.schemas import FAQ_PAGES_KEY
 from udfs import extract as ex
 from udfs.spark import ProgressReporter, merge_new_rows, sum_counters
 
@@ -77,12 +77,13 @@ class ExtractJob(SparkJob):
         settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
         settings.identifier()  # a missing or broken language-ID model fails here, before any work
         files_per_task = args.files_per_task or int(confmod.get(conf, "extract.files_per_task", 1))
-        print(f"[extract] run {self.run_id}: {len(self.paths)} WARC file(s), profile {conf['profile']}")
+        self.log(f"run {self.run_id}: {len(self.paths)} WARC file(s), profile {conf['profile']}")
 
         output = ex.scan(spark, self.paths, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
         with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
             output.count()
         counters = sum_counters(output.where(F.col("kind") == "stats"))
+        self.log(f"scanned {counters.get('records', 0):,} WARC records, {counters.get('pairs_kept', 0):,} pairs kept")
 
         pages = ex.faq_pages(output, self.run_id)
         pairs = ex.qa_pairs(output, self.run_id).persist(StorageLevel.MEMORY_AND_DISK)
@@ -92,12 +93,13 @@ class ExtractJob(SparkJob):
         result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
                                 update_when="s.fetch_date > t.fetch_date")
         counters["pages_inserted"], counters["pages_updated"] = result["inserted"], result["updated"]
-        result = merge_new_rows(spark, pairs, pairs_path, QA_PAIRS_KEY, partition_by=QA_PAIRS_PARTITION)
+        self.log(f"faq_pages: {result['inserted']:,} inserted, {result['updated']:,} updated")
+        result = ex.merge_qa_pairs(spark, pairs, pairs_path)
         counters["pairs_inserted"] = result["inserted"]
         counters["pairs_already_present"] = counters.get("pairs_kept", 0) - counters["duplicates_in_run"] \
             - result["inserted"]
-        counters["pairs_flagged_repeated_question"] = ex.flag_repeated_questions(
-            spark, pairs_path, pairs.select("origin"))
+        counters["pairs_flagged_repeated_question"] = result["flagged"]
+        self.log(f"qa_pairs: {result['inserted']:,} inserted, {result['flagged']:,} flagged as repeated questions")
 
         pairs.unpersist()
         output.unpersist()

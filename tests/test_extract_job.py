@@ -144,3 +144,28 @@ def test_damaged_files_are_counted_and_good_records_kept(spark, warehouse, tmp_p
     # The cut falls in the last (non-FAQ) page: every FAQ page before it made it.
     kept = {row["url"] for row in read(warehouse / "faq_pages")}
     assert kept == set(FIRST_CRAWL.values())
+
+
+def test_repeated_questions_in_an_origin_are_flagged_across_runs(spark, warehouse, tmp_path, shared_data):
+    # Invented variant of a real page: the same FAQ at a second URL of the same origin, with one
+    # answer reworded, so its first question is asked twice in the origin with different answers.
+    page = (shared_data / "html-faqpage-jsonld-de" / "financescout24.de.autokredit.html").read_bytes()
+    variant = page.replace("Ein Autokredit ist ein zweckgebundener".encode(),
+                           "Ein Autokredit ist ein klassischer zweckgebundener".encode())
+    assert variant != page
+    first = write_warc(tmp_path / "a.warc.gz", [("https://www.financescout24.de/kredit/autokredit", page)])
+    second = write_warc(tmp_path / "b.warc.gz", [("https://www.financescout24.de/autokredit-rechner", variant)])
+
+    assert run_extract("--input", str(first), "--warehouse", str(warehouse)) == 0
+    assert not any(row["duplicate_question"] for row in read(warehouse / "qa_pairs"))
+
+    assert run_extract("--input", str(second), "--warehouse", str(warehouse)) == 0
+    rows = read(warehouse / "qa_pairs")
+    flagged = [row for row in rows if row["duplicate_question"]]
+    assert [row["question"] for row in flagged] == ["Was ist ein Autokredit?"] * 2
+    assert {row["url"] for row in flagged} == {"https://www.financescout24.de/kredit/autokredit",
+                                               "https://www.financescout24.de/autokredit-rechner"}
+    runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
+    counters = dict(runs[-1]["counters"])
+    assert counters["pairs_inserted"] == 1          # only the reworded pair is new
+    assert counters["pairs_flagged_repeated_question"] == 2   # the new pair and the stored one

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from lib.manifest import open_uri
 from lib.pipeline import ExtractSettings, extract_from_warc
-from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, columns
+from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
 OUTPUT_COLUMNS = columns(EXTRACT_OUTPUT)
 ROWS_PER_BATCH = 2000
@@ -95,21 +95,46 @@ def question_norm(column: str = "question"):
     return F.lower(F.trim(F.regexp_replace(F.col(column), r"\s+", " ")))
 
 
-def flag_repeated_questions(spark: SparkSession, path: str, origins: DataFrame) -> int:
-    """Set ``duplicate_question`` on pairs whose question occurs more than once in their origin.
+def _flag_repeated(rows: DataFrame) -> DataFrame:
+    """``duplicate_question``: the question occurs more than once in the row's origin."""
+    repeated = Window.partitionBy("origin", "_question")
+    return (rows.withColumn("_question", question_norm())
+            .withColumn("duplicate_question", F.count(F.lit(1)).over(repeated) > 1)
+            .drop("_question"))
 
-    Only the given origins are recomputed (those a run touched); returns the rows changed.
+
+def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str, int]:
+    """Insert the pairs whose id is new and refresh ``duplicate_question`` in their origins.
+
+    One Delta commit: the new rows, plus the stored rows of the same origins whose flag changes
+    because a new pair repeats their question. Returns ``{'inserted': n, 'flagged': n}``, where
+    ``flagged`` counts the pairs this run marked as repeated (new ones and stored ones).
     """
     from delta.tables import DeltaTable
 
+    from udfs.spark import is_delta_table
+
+    if not is_delta_table(spark, path):
+        (_flag_repeated(pairs).select(*columns(QA_PAIRS)).write.format("delta")
+         .partitionBy(*QA_PAIRS_PARTITION).mode("errorifexists").save(path))
+        flagged = spark.read.format("delta").load(path).where("duplicate_question").count()
+        return {"inserted": pairs.count(), "flagged": flagged}
+
     table = DeltaTable.forPath(spark, path)
-    repeated = Window.partitionBy("origin", "_question")
-    changes = (table.toDF().join(F.broadcast(origins.distinct()), "origin")
-               .withColumn("_question", question_norm())
-               .withColumn("_repeated", F.count(F.lit(1)).over(repeated) > 1)
-               .where(F.col("_repeated") != F.col("duplicate_question"))
-               .select("id", "language", "_repeated"))
-    (table.alias("t").merge(changes.alias("s"), "t.language = s.language AND t.id = s.id")
-     .whenMatchedUpdate(set={"duplicate_question": "s._repeated"}).execute())
-    row = table.history(1).select("operationMetrics").first()
-    return int((row["operationMetrics"] or {}).get("numTargetRowsUpdated", 0))
+    stored = table.toDF()
+    fresh = pairs.join(stored.select("id"), "id", "left_anti")
+    neighbours = stored.join(F.broadcast(fresh.select("origin").distinct()), "origin")
+    candidates = _flag_repeated(
+        neighbours.withColumn("_stored_flag", F.col("duplicate_question"))
+        .unionByName(fresh.withColumn("_stored_flag", F.lit(None).cast("boolean"))))
+    source = candidates.where(F.col("_stored_flag").isNull()
+                              | (F.col("_stored_flag") != F.col("duplicate_question"))).persist()
+    new_flagged = source.where(F.col("_stored_flag").isNull() & F.col("duplicate_question")).count()
+    (table.alias("t").merge(source.alias("s"), "t.id = s.id")
+     .whenMatchedUpdate(set={"duplicate_question": "s.duplicate_question"})
+     .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns(QA_PAIRS)})
+     .execute())
+    source.unpersist()
+    metrics = table.history(1).select("operationMetrics").first()["operationMetrics"] or {}
+    return {"inserted": int(metrics.get("numTargetRowsInserted", 0)),
+            "flagged": new_flagged + int(metrics.get("numTargetRowsUpdated", 0))}
