@@ -83,7 +83,7 @@ except ImportError:  # pragma: no cover - exercised by forcing _SZ_FIND = None i
 __all__ = ["WarcRecord", "scan_warc", "normalise_warc_date", "make_needle_finder"]
 
 #: Bytes read from the stream at a time.
-READ_SIZE = 1 << 20
+READ_SIZE = 256 << 10
 #: Most bytes a WARC or HTTP header block may take (beyond it the record is unreadable).
 MAX_HEADER_BYTES = 1 << 20
 #: First input slice for a gzip member: request and metadata members fit in it whole.
