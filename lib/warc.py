@@ -281,6 +281,8 @@ class _Scanner:
 
     def __init__(self, stats: collections.Counter, needle: bytes, max_payload_bytes: int, html_only: bool):
         self.stats = stats
+        if isinstance(needle, str):
+            needle = needle.encode("utf-8")
         self.needle = needle
         self.find = make_needle_finder(needle)
         self.cap = max_payload_bytes
