@@ -93,6 +93,11 @@ HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_MEMBER = b"\x1f\x8b\x08"
 _SZ_FIND = _stringzilla.find if _stringzilla is not None else None
+try:  # the call this module makes: find(haystack, needle, start, end) on bytes and bytearray
+    if _SZ_FIND is not None and (_SZ_FIND(b"xFAQ", b"FAQ", 1, 4), _SZ_FIND(bytearray(b"ab"), b"b", 0, 1)) != (1, -1):
+        _SZ_FIND = None
+except Exception:  # pragma: no cover - an stringzilla release with another signature
+    _SZ_FIND = None
 
 
 @dataclass(slots=True)
