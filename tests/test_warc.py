@@ -538,3 +538,14 @@ def test_empty_gzip_members_are_skipped(test_warc):
     records, stats = scan(raw)
     assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
     assert stats["records"] == 22 and stats["unreadable_records"] == 0 and stats["garbage_between_records"] == 0
+
+
+def test_uncompressed_warc_with_garbage_and_a_payload_cap(shared_data):
+    raw = write_test_warc(shared_data, gzip_members=False)
+    at = raw.index(b"WARC/1.0", raw.index(b"WARC-Target-URI: " + EXPECTED_CANDIDATES[1].encode()) - 300)
+    damaged = raw[:at] + b"stray bytes\r\nnot a record\r\n\r\n" + raw[at:]
+    records, stats = scan(damaged, max_payload_bytes=10_000)
+    assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+    assert all(len(r.payload) == 10_000 for r in records)
+    assert stats["garbage_between_records"] == 1 and stats["truncated_payloads"] == 5
+    assert stats["records"] == 22 and stats["unreadable_records"] == 0
