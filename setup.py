@@ -13,6 +13,7 @@ SPARK = ["pyspark==4.2.0", "delta-spark==4.4.0", "pyarrow>=15", "pandas>=2.2,<3"
 EXTRACT = [
     "pyyaml>=6",
     "isal>=1.7",              # ISA-L gzip decompression for the WARC scan
+    "stringzilla>=5",         # SIMD substring search: FAQPage needle and gzip member ends
     "selectolax>=1.0",        # lexbor, a browser-grade HTML5 parser for the FAQPage markup
     "orjson>=3.9",
     "charset-normalizer>=3",
