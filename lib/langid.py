@@ -316,7 +316,8 @@ class LanguageIdentifier:
     def __init__(self, model_path: str | None = None, k: int = DEFAULT_K,
                  hint_threshold: float = DEFAULT_HINT_THRESHOLD,
                  top1_threshold: float = DEFAULT_TOP1_THRESHOLD,
-                 origin_languages: Mapping[str, str] | None = None):
+                 origin_languages: Mapping[str, str] | None = None,
+                 cache_size: int = 50_000):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         self.model_path = os.path.abspath(model_path or default_model_path())
@@ -324,6 +325,10 @@ class LanguageIdentifier:
         self.hint_threshold = float(hint_threshold)
         self.top1_threshold = float(top1_threshold)
         self.origin_languages = dict(origin_languages or {})
+        # Predictions depend on the text alone; the same FAQ block often repeats on many pages of
+        # a site (with the same title), so recent predictions are kept (0 = no cache).
+        self.cache_size = int(cache_size)
+        self._cache: dict[str, list[tuple[str | None, float]]] = {}
         self._model = None
         self._batched: bool | None = None
         self._ensure_model()  # a missing or broken model fails here, not in the middle of a job
@@ -332,6 +337,7 @@ class LanguageIdentifier:
         state = self.__dict__.copy()
         state["_model"] = None
         state["_batched"] = None
+        state["_cache"] = {}
         return state
 
     def __setstate__(self, state):
@@ -364,6 +370,19 @@ class LanguageIdentifier:
         return _decode(labels, probabilities)
 
     def predict_many(self, texts: Sequence[str]) -> list[list[tuple[str | None, float]]]:
+        """:meth:`predict` for many lines, answered from the cache of recent texts where it can."""
+        if not self.cache_size:
+            return self._predict_many(texts)
+        cache = self._cache
+        missing = list(dict.fromkeys(text for text in texts if text not in cache))
+        fresh = dict(zip(missing, self._predict_many(missing))) if missing else {}
+        results = [fresh[text] if text in fresh else cache[text] for text in texts]
+        if len(cache) + len(fresh) > self.cache_size:
+            cache.clear()
+        cache.update(fresh)
+        return results
+
+    def _predict_many(self, texts: Sequence[str]) -> list[list[tuple[str | None, float]]]:
         """:meth:`predict` for many lines; one batched call where the backend supports it."""
         model = self._ensure_model()
         texts = [text.replace("\n", " ") for text in texts]

@@ -29,6 +29,7 @@ class ExtractSettings:
     langid_top_k: int = 10
     langid_hint_threshold: float = 0.12
     langid_top1_threshold: float = 0.25
+    langid_cache_size: int = 50_000
 
     @classmethod
     def from_conf(cls, extract: dict) -> "ExtractSettings":
@@ -42,13 +43,15 @@ class ExtractSettings:
             langid_top_k=int(langid.get("top_k", cls.langid_top_k)),
             langid_hint_threshold=float(langid.get("hint_threshold", cls.langid_hint_threshold)),
             langid_top1_threshold=float(langid.get("top1_threshold", cls.langid_top1_threshold)),
+            langid_cache_size=int(langid.get("cache_size", cls.langid_cache_size)),
         )
 
     def identifier(self) -> LanguageIdentifier:
         """The language identifier of these settings, loaded once per process."""
         return get_identifier(self.langid_model, k=self.langid_top_k,
                               hint_threshold=self.langid_hint_threshold,
-                              top1_threshold=self.langid_top1_threshold)
+                              top1_threshold=self.langid_top1_threshold,
+                              cache_size=self.langid_cache_size)
 
 
 def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSettings,

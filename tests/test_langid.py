@@ -258,3 +258,12 @@ def test_questions_alone_are_shakier(identifier, covidqa):
     results = identifier.identify_batch([(row["question"].strip(), "", None, None, None) for row in covidqa])
     agree = sum(1 for result, row in zip(results, covidqa) if result and result[0] == to_iso639_3(row["lang"]))
     assert (len(results), agree) == (896, 892)
+
+
+def test_prediction_cache_gives_the_uncached_answers(covidqa):
+    rows = [(r["question"].strip(), r["answer"].strip(), None, None, r["link"]) for r in covidqa]
+    rows = rows + rows[:100]  # repeated FAQ blocks, as on many pages of one site
+    cached = LanguageIdentifier(cache_size=300)  # smaller than the input: the cache is refilled
+    uncached = LanguageIdentifier(cache_size=0)
+    assert cached.identify_batch(rows[:500]) + cached.identify_batch(rows[500:]) == uncached.identify_batch(rows)
+    assert 0 < len(cached._cache) <= 500
