@@ -87,22 +87,23 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
                                 "--conf", "benchmark.max_test_queries=1"]) == 0
     common = ["--warehouse", str(warehouse), "--conf", f"models.bge_m3={tiny_m3}",
               "--conf", f"mine.index_dir={tmp_path / 'indexes'}", "--conf", "mine.queries_per_task=8",
-              "--conf", "mine.rerank.queries_per_batch=4"]
-    # An interrupted run (only 16 queries done), then a run that goes on: it mines only missing queries.
+              "--conf", "mine.rerank.queries_per_batch=4",
+              "--conf", "mine.rerank.max_passage_length=128"]
+    # An interrupted run (only 10 queries done), then a run that goes on: it mines only missing queries.
     # (--limit N mines N missing queries; without it the run would finish all of them.)
-    assert MineJob().main(common + ["--limit", "16"]) == 0
+    assert MineJob().main(common + ["--limit", "10"]) == 0
     first = {r["query_id"] for r in read(warehouse / "hard_negatives")}
-    assert len(first) == 16
-    assert MineJob().main(common + ["--limit", "24"]) == 0
+    assert len(first) == 10
+    assert MineJob().main(common + ["--limit", "14"]) == 0
     records = read(warehouse / "hard_negatives")
     ids = [r["query_id"] for r in records]
-    assert len(ids) == len(set(ids)) == 40 and first < set(ids)
+    assert len(ids) == len(set(ids)) == 24 and first < set(ids)
     queries = [q for q in read(warehouse / "benchmark_queries") if q["split"] == "train"]
     assert set(ids) <= {q["_id"] for q in queries}
     runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
     last = dict(runs[-1]["counters"])
-    assert last["queries_already_mined"] == 16 and last["training_queries"] == len(queries)
-    assert last["queries_to_mine"] == 24 and last["records_inserted"] == 24
+    assert last["queries_already_mined"] == 10 and last["training_queries"] == len(queries)
+    assert last["queries_to_mine"] == 14 and last["records_inserted"] == 14
     assert last["indexes_built"] == 0                      # the index of the first run is reused
 
     corpus = {r["_id"]: r for r in read(warehouse / "benchmark_corpus")}
@@ -126,7 +127,7 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
     from udfs.rerank import RerankSettings, get_scorer
 
     r = max(records, key=lambda x: len(x["negatives"]))
-    scorer = get_scorer(RerankSettings(model=tiny_m3), "cpu")
+    scorer = get_scorer(RerankSettings(model=tiny_m3, max_passage_length=128), "cpu")
     fresh = scorer.score([(r["query"], r["positive"])] + [(r["query"], t) for t in r["negatives"][:10]])
     assert fresh[0] == pytest.approx(r["pos_score"], abs=1e-4)
     assert fresh[1:] == pytest.approx(r["neg_scores"][:10], abs=1e-4)
@@ -140,10 +141,9 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
     top4 = [json.loads(x) for x in (out / "top4" / "eng.jsonl").read_text().splitlines()]
     assert top4 and all(len(x["negatives"]) == 4 for x in top4)
     assert all(x["neg_scores"] == sorted(x["neg_scores"], reverse=True) for x in top4)
-    first = (out / "denoised" / "eng.jsonl").read_text()
-    assert MineJob().main(["--warehouse", str(warehouse), "--export", str(tmp_path / "again"), "--export-only",
-                           "--strategy", "denoised"]) == 0
-    assert (tmp_path / "again" / "denoised" / "eng.jsonl").read_text() == first      # seeded: reproducible
+    denoised = [json.loads(x) for x in (out / "denoised" / "eng.jsonl").read_text().splitlines()]
+    assert all(0.1 <= x <= 0.9 for d in denoised for x in d["neg_scores"])
+    # (The seeded draw itself is checked in tests/test_negatives.py.)
     runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
     counters = dict(runs[-1]["counters"])
     assert {"fn_removed_denoised_eng", "fn_removed_margin_eng", "fn_removed_top4_eng"} <= set(counters)
