@@ -2,9 +2,11 @@
 
     ./spark-submit.sh annotate [--profile gpu] [--languages deu,eng] [--max-pairs N]
 
-Reads ``qa_pairs``, writes ``qa_annotations`` (lib/schemas.py says why a table of its own): one row
-per QA pair with ``semantic_similarity_score``, ``topic``, ``question_type``, the label status and
-which inputs were truncated. Only pairs without an annotation row are processed, in Delta commits of
+Reads ``qa_pairs``, writes ``qa_annotations``: one row per QA pair (key ``id``, partitioned by
+language) with ``semantic_similarity_score``, ``topic``, ``question_type``, the label status and which
+inputs were truncated. A table of its own rather than three new ``qa_pairs`` columns: extract stays
+the only writer of ``qa_pairs`` (no concurrent schema evolution or rewrites of its files), the pairs
+still missing are one anti-join away, and readers join on ``id`` when they need both. Only pairs without an annotation row are processed, in Delta commits of
 ``annotate.rows_per_commit`` pairs: a run that stops half-way keeps its finished commits and a
 re-run fills only the rows still missing. Models: ``models.jina``, ``models.topic``,
 ``models.question_type`` (any sentence-transformers / Hugging Face name or folder).

@@ -117,7 +117,8 @@ class Encoder:
         if fp16_on_gpu and device.startswith("cuda"):  # pragma: no cover - GPU only
             self.model.half()
         self.model.eval()
-        self.model_kwargs = set(self.model.get_model_kwargs() or ())
+        # extra encode() arguments the modules take (Jina-v3: task); sentence-transformers >= 5 lists them
+        self.model_kwargs = set(getattr(self.model, "get_model_kwargs", lambda: [])() or ())
         self.prompts = dict(getattr(self.model, "prompts", {}) or {})
 
     @property
