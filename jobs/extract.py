@@ -18,7 +18,7 @@ from lib.manifest import ManifestError, check_inputs, expand_inputs
 from lib.pipeline import ExtractSettings
 from lib.schemas import FAQ_PAGES_KEY
 from udfs import extract as ex
-from udfs.spark import ProgressReporter, merge_new_rows, sum_counters
+from udfs.spark import ProgressReporter, merge_new_rows
 
 EXAMPLES = """examples:
   spark-submit.sh extract --input tests/data/sample.warc.gz
@@ -81,8 +81,8 @@ class ExtractJob(SparkJob):
 
         output = ex.scan(spark, self.paths, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
         with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
-            output.count()
-        counters = sum_counters(output.where(F.col("kind") == "stats"))
+            # One pass over the WARC files fills the cache and brings back each file's counters.
+            counters = ex.add_counters(output.where(F.col("kind") == "stats").select("counters").collect())
         self.log(f"scanned {counters.get('records', 0):,} WARC records, {counters.get('pairs_kept', 0):,} pairs kept")
 
         pages = ex.faq_pages(output, self.run_id)

@@ -67,6 +67,14 @@ def scan(spark: SparkSession, paths: list[str], settings: ExtractSettings, files
         extract_warc_files(settings), schema=EXTRACT_OUTPUT)
 
 
+def add_counters(rows) -> dict[str, int]:
+    """The sum of the per-file ``counters`` maps (one small row per WARC file)."""
+    total: collections.Counter = collections.Counter()
+    for row in rows:
+        total.update(row["counters"] or {})
+    return dict(total)
+
+
 def faq_pages(output: DataFrame, run_id: str) -> DataFrame:
     """One row per page URL (the latest fetch when a run saw the same URL twice)."""
     latest = Window.partitionBy("url").orderBy(F.col("fetch_date").desc_nulls_last(),
