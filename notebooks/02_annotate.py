@@ -1,0 +1,31 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # webfaq-spark: annotate
+# MAGIC QA similarity (Jina v3), topic and question-type labels (XLM-R) into `qa_annotations`, on GPU workers.
+# MAGIC The notebook only reads its widgets and calls the same job `spark-submit.sh annotate` runs;
+# MAGIC the logic lives in the installed package (jobs/, lib/, udfs/).
+
+# COMMAND ----------
+
+# MAGIC %pip install -e /Workspace/Repos/webfaq-spark[models,retrieval]
+
+# COMMAND ----------
+
+dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
+dbutils.widgets.dropdown("profile", "gpu", ["databricks", "gpu"], "Profile")
+dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = conf)")
+dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+
+# COMMAND ----------
+
+from jobs.annotate import AnnotateJob
+
+args = ["--profile", dbutils.widgets.get("profile"), "--warehouse", dbutils.widgets.get("warehouse")]
+if dbutils.widgets.get("languages"):
+    args += ["--languages", dbutils.widgets.get("languages")]
+for item in filter(None, dbutils.widgets.get("conf").split(",")):
+    args += ["--conf", item.strip()]
+
+exit_code = AnnotateJob().main(args)
+if exit_code != 0:
+    raise RuntimeError(f"annotate failed with exit code {exit_code}; see the output above")

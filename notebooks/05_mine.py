@@ -1,0 +1,34 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # webfaq-spark: mine
+# MAGIC Hard negatives: BM25 top-200 with Pyserini, rescored by BGE-m3, into `hard_negatives`.
+# MAGIC The notebook only reads its widgets and calls the same job `spark-submit.sh mine` runs;
+# MAGIC the logic lives in the installed package (jobs/, lib/, udfs/).
+
+# COMMAND ----------
+
+# MAGIC %pip install -e /Workspace/Repos/webfaq-spark[models,retrieval]
+
+# COMMAND ----------
+
+dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
+dbutils.widgets.dropdown("profile", "gpu", ["databricks", "gpu"], "Profile")
+dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
+dbutils.widgets.text("export", "", "Export folder for JSONL (empty = none)")
+dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+
+# COMMAND ----------
+
+from jobs.mine import MineJob
+
+args = ["--profile", dbutils.widgets.get("profile"), "--warehouse", dbutils.widgets.get("warehouse")]
+if dbutils.widgets.get("languages"):
+    args += ["--languages", dbutils.widgets.get("languages")]
+if dbutils.widgets.get("export"):
+    args += ["--export", dbutils.widgets.get("export")]
+for item in filter(None, dbutils.widgets.get("conf").split(",")):
+    args += ["--conf", item.strip()]
+
+exit_code = MineJob().main(args)
+if exit_code != 0:
+    raise RuntimeError(f"mine failed with exit code {exit_code}; see the output above")
