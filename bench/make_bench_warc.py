@@ -45,23 +45,11 @@ NEEDLE = b"FAQPage"
 GZIP_LEVEL = 6
 MB = 1_000_000
 
-# The URLs the German FAQ fixture pages were captured from (their canonical links).
-FAQ_URLS = {
-    "computerbild.de-streamingcloud.html": "https://www.computerbild.de/artikel/cb-Tests-Streaming-Cloud-Gaming-Dienste-Test-Spiele-Streaming-Stadia-Amazon-Luna-Geforce-Now-29570643.html",
-    "financescout24.de.autokredit.html": "https://www.financescout24.de/kredit/autokredit",
-    "giromatch.com.kredit.html": "https://www.giromatch.com/online-kredit/1000-euro-kredit",
-    "haus.de-Vorsatzschallung.html": "https://www.haus.de/bauen/vorsatzschalung-33656",
-    "haustiermagazin.com-katzenspielzeug.html": "https://www.haustiermagazin.com/kaufratgeber-vergleich-bestes-elektronisches-katzenspielzeug/",
-    "smava.de.privatkredit.html": "https://www.smava.de/privatkredit/privatkredit-zinsen/",
-}
-HREFLANG_URLS = {
-    "austria.info.radfahren.html": "https://www.austria.info/de/aktivitaeten/radfahren",
-    "autosprint.ch-pistenstopp.html": "https://www.autosprint.ch/pistenstopp",
-    "kas.de-nordmazedonien.html": "https://www.kas.de/de/web/nordmazedonien",
-    "mozilla.org.firefox.developer.html": "https://www.mozilla.org/de/firefox/developer/",
-    "parallels.com.desktop.html": "https://www.parallels.com/de/products/desktop/",
-    "wbf.admin.ch.14093.html": "https://www.wbf.admin.ch/wbf/de/home/dokumentation/nsb-news_list.msg-id-14093.html",
-}
+# The URLs the real fixture pages were captured from (one list for tests and benchmarks).
+sys.path.insert(0, str(ROOT))
+from tests.warc_fixtures import FAQ_PAGES_DE as FAQ_URLS  # noqa: E402
+from tests.warc_fixtures import HREFLANG_PAGES as HREFLANG_URLS  # noqa: E402
+
 # HTTP headers the crawler decoded: Common Crawl renames them (X-Crawler-...) since the stored
 # payload is the decoded one.
 DECODED_HEADERS = (b"content-encoding", b"transfer-encoding", b"content-length")

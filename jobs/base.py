@@ -131,3 +131,26 @@ class SparkJob:
     @classmethod
     def run(cls, argv: list[str] | None = None) -> None:
         sys.exit(cls().main(argv))
+
+    @classmethod
+    def run_notebook(cls, dbutils, options: tuple[str, ...] = ()) -> None:
+        """Run from a Databricks notebook, its widgets as arguments; raise if the job fails.
+
+        Widgets: ``profile`` (default databricks), ``warehouse``, each name in ``options``
+        (``--name`` when not empty; ``_`` becomes ``-``) and ``conf`` (comma-separated KEY=VALUE).
+        """
+        def widget(name: str) -> str:
+            try:
+                return (dbutils.widgets.get(name) or "").strip()
+            except Exception:  # noqa: BLE001 - a widget the notebook did not define
+                return ""
+
+        args = ["--profile", widget("profile") or "databricks"]
+        for name in ("warehouse", *options):
+            if widget(name):
+                args += [f"--{name.replace('_', '-')}", widget(name)]
+        for item in filter(None, (part.strip() for part in widget("conf").split(","))):
+            args += ["--conf", item]
+        exit_code = cls().main(args)
+        if exit_code != 0:
+            raise RuntimeError(f"{cls.name} failed with exit code {exit_code}; see the output above")

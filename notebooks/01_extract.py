@@ -20,16 +20,7 @@ dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 from jobs.extract import ExtractJob
 
-args = ["--profile", "databricks", "--input", dbutils.widgets.get("input"),
-        "--warehouse", dbutils.widgets.get("warehouse")]
-if dbutils.widgets.get("limit"):
-    args += ["--limit", dbutils.widgets.get("limit")]
-for item in filter(None, dbutils.widgets.get("conf").split(",")):
-    args += ["--conf", item.strip()]
-
-exit_code = ExtractJob().main(args)
-if exit_code != 0:
-    raise RuntimeError(f"extract failed with exit code {exit_code}; see the output above")
+ExtractJob.run_notebook(dbutils, options=('input', 'limit'))
 
 # COMMAND ----------
 

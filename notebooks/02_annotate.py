@@ -20,12 +20,4 @@ dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 from jobs.annotate import AnnotateJob
 
-args = ["--profile", dbutils.widgets.get("profile"), "--warehouse", dbutils.widgets.get("warehouse")]
-if dbutils.widgets.get("languages"):
-    args += ["--languages", dbutils.widgets.get("languages")]
-for item in filter(None, dbutils.widgets.get("conf").split(",")):
-    args += ["--conf", item.strip()]
-
-exit_code = AnnotateJob().main(args)
-if exit_code != 0:
-    raise RuntimeError(f"annotate failed with exit code {exit_code}; see the output above")
+AnnotateJob.run_notebook(dbutils, options=('languages',))

@@ -20,12 +20,4 @@ dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 from jobs.bitexts import BitextsJob
 
-args = ["--profile", dbutils.widgets.get("profile"), "--warehouse", dbutils.widgets.get("warehouse")]
-if dbutils.widgets.get("export_dir"):
-    args += ["--export-dir", dbutils.widgets.get("export_dir")]
-for item in filter(None, dbutils.widgets.get("conf").split(",")):
-    args += ["--conf", item.strip()]
-
-exit_code = BitextsJob().main(args)
-if exit_code != 0:
-    raise RuntimeError(f"bitexts failed with exit code {exit_code}; see the output above")
+BitextsJob.run_notebook(dbutils, options=('export_dir',))

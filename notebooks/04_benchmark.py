@@ -21,14 +21,4 @@ dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 from jobs.benchmark import BenchmarkJob
 
-args = ["--profile", dbutils.widgets.get("profile"), "--warehouse", dbutils.widgets.get("warehouse")]
-if dbutils.widgets.get("languages"):
-    args += ["--languages", dbutils.widgets.get("languages")]
-if dbutils.widgets.get("export"):
-    args += ["--export", dbutils.widgets.get("export")]
-for item in filter(None, dbutils.widgets.get("conf").split(",")):
-    args += ["--conf", item.strip()]
-
-exit_code = BenchmarkJob().main(args)
-if exit_code != 0:
-    raise RuntimeError(f"benchmark failed with exit code {exit_code}; see the output above")
+BenchmarkJob.run_notebook(dbutils, options=('languages', 'export'))

@@ -21,14 +21,4 @@ dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 from jobs.mine import MineJob
 
-args = ["--profile", dbutils.widgets.get("profile"), "--warehouse", dbutils.widgets.get("warehouse")]
-if dbutils.widgets.get("languages"):
-    args += ["--languages", dbutils.widgets.get("languages")]
-if dbutils.widgets.get("export"):
-    args += ["--export", dbutils.widgets.get("export")]
-for item in filter(None, dbutils.widgets.get("conf").split(",")):
-    args += ["--conf", item.strip()]
-
-exit_code = MineJob().main(args)
-if exit_code != 0:
-    raise RuntimeError(f"mine failed with exit code {exit_code}; see the output above")
+MineJob.run_notebook(dbutils, options=('languages', 'export'))

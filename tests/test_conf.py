@@ -71,4 +71,28 @@ def test_notebooks_are_databricks_source_files_that_call_a_job():
         assert text.startswith("# Databricks notebook source\n"), notebook.name
         assert "# COMMAND ----------" in text
         assert "dbutils.widgets" in text
-        assert "from jobs." in text and ".main(args)" in text
+        assert "from jobs." in text and ".run_notebook(dbutils" in text
+
+
+class Widgets:
+    """Databricks' ``dbutils.widgets`` as a notebook sees it: values by name, errors for others."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def get(self, name):
+        if name not in self.values:
+            raise ValueError(f"InputWidgetNotDefined: {name}")
+        return self.values[name]
+
+
+def test_run_notebook_turns_widgets_into_arguments_and_raises_on_failure(tmp_path, capsys):
+    from jobs.extract import ExtractJob
+
+    dbutils = type("DBUtils", (), {})()
+    dbutils.widgets = Widgets({"input": str(tmp_path / "missing.warc.gz"), "warehouse": str(tmp_path / "wh"),
+                               "limit": "", "conf": " extract.needle=FAQPage , "})
+    with pytest.raises(RuntimeError, match="extract failed with exit code 2"):
+        ExtractJob.run_notebook(dbutils, options=("input", "limit"))
+    assert "1 input file(s) do not exist" in capsys.readouterr().err
+    assert not (tmp_path / "wh").exists()

@@ -23,11 +23,17 @@ FAQ_PAGES_DE = {
     "smava.de.privatkredit.html": "https://www.smava.de/privatkredit/privatkredit-zinsen/",
 }
 
-# Real pages without FAQPage markup, as non-FAQ filler.
-OTHER_PAGES = {
+# The hreflang fixture pages (no FAQPage markup) and their URLs.
+HREFLANG_PAGES = {
+    "austria.info.radfahren.html": "https://www.austria.info/de/aktivitaeten/radfahren",
+    "autosprint.ch-pistenstopp.html": "https://www.autosprint.ch/pistenstopp",
+    "kas.de-nordmazedonien.html": "https://www.kas.de/de/web/nordmazedonien",
     "mozilla.org.firefox.developer.html": "https://www.mozilla.org/de/firefox/developer/",
+    "parallels.com.desktop.html": "https://www.parallels.com/de/products/desktop/",
     "wbf.admin.ch.14093.html": "https://www.wbf.admin.ch/wbf/de/home/dokumentation/nsb-news_list.msg-id-14093.html",
 }
+# Two of them as non-FAQ filler in the job tests.
+OTHER_PAGES = {name: HREFLANG_PAGES[name] for name in ("mozilla.org.firefox.developer.html", "wbf.admin.ch.14093.html")}
 
 
 def write_warc(path: Path, pages: list[tuple[str, bytes]], date: str = "2024-05-20T10:00:00Z",
