@@ -48,7 +48,7 @@ EXAMPLES = """examples:
 
 Counters: queries_to_mine, queries_already_mined, queries_without_bm25_hit, candidates, candidates
 per language, positives_in_bm25_top, removed_positive_duplicates, removed_repeated_texts,
-languages_without_analyzer, indexes_built; with --export: exported_<lang>, skipped_without_negatives,
+languages_without_analyzer, indexes_built; with --export: exported_<strategy>_<lang>, skipped_without_negatives_<lang>,
 fn_removed_<strategy>_<lang> (candidates a strategy drops as likely false negatives)."""
 
 
@@ -238,7 +238,7 @@ class MineJob(SparkJob):
                         fh.write(json.dumps(out, ensure_ascii=False) + "\n")
                         n += 1
                 counters[f"exported_{strategy}_{language}"] = n
-                counters["skipped_without_negatives"] = skipped
+                counters[f"skipped_without_negatives_{language}"] = skipped
             print(f"[mine] {strategy}: {folder}/<language>.jsonl")
         return counters
 
