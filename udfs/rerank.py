@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
+from udfs.models import task_device
+
 SCORERS = ("bge_m3", "reranker")
 _SCORERS: dict[tuple, "PairScorer"] = {}
 
@@ -45,32 +47,6 @@ class RerankSettings:
         if settings.scorer not in SCORERS:
             raise ValueError(f"mine.rerank.scorer must be one of {', '.join(SCORERS)}, not {settings.scorer!r}")
         return settings
-
-
-def task_device() -> str:
-    """``cuda:<n>`` for the GPU Spark assigned to this task, else ``cpu``.
-
-    Outside a Spark task (driver, tests, bench) the first visible CUDA device is used if any.
-    """
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency of FlagEmbedding
-        return "cpu"
-    if not torch.cuda.is_available():
-        return "cpu"
-    try:
-        from pyspark import TaskContext
-
-        ctx = TaskContext.get()
-    except ImportError:  # pragma: no cover
-        ctx = None
-    if ctx is not None:
-        gpus = ctx.resources().get("gpu")
-        if gpus is not None and gpus.addresses:
-            # With CUDA_VISIBLE_DEVICES set by the cluster manager, addresses are already local.
-            return f"cuda:{gpus.addresses[0]}"
-        return "cuda:0"
-    return "cuda:0"
 
 
 def _quiet_flagembedding() -> None:
