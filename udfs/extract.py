@@ -120,7 +120,7 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     """
     from delta.tables import DeltaTable
 
-    from udfs.spark import is_delta_table
+    from udfs.spark import is_delta_table, merge_metrics
 
     if not is_delta_table(spark, path):
         (_flag_repeated(pairs).select(*columns(QA_PAIRS)).write.format("delta")
@@ -138,11 +138,10 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     source = candidates.where(F.col("_stored_flag").isNull()
                               | (F.col("_stored_flag") != F.col("duplicate_question"))).persist()
     new_flagged = source.where(F.col("_stored_flag").isNull() & F.col("duplicate_question")).count()
-    (table.alias("t").merge(source.alias("s"), "t.id = s.id")
-     .whenMatchedUpdate(set={"duplicate_question": "s.duplicate_question"})
-     .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns(QA_PAIRS)})
-     .execute())
+    metrics = merge_metrics(
+        table.alias("t").merge(source.alias("s"), "t.id = s.id")
+        .whenMatchedUpdate(set={"duplicate_question": "s.duplicate_question"})
+        .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns(QA_PAIRS)})
+        .execute())
     source.unpersist()
-    metrics = table.history(1).select("operationMetrics").first()["operationMetrics"] or {}
-    return {"inserted": int(metrics.get("numTargetRowsInserted", 0)),
-            "flagged": new_flagged + int(metrics.get("numTargetRowsUpdated", 0))}
+    return {"inserted": metrics["inserted"], "flagged": new_flagged + metrics["updated"]}

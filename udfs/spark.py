@@ -79,10 +79,15 @@ def merge_new_rows(spark: SparkSession, source: DataFrame, path: str, keys: Iter
     merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
     if update_when:
         merge = merge.whenMatchedUpdateAll(condition=update_when)
-    merge.whenNotMatchedInsertAll().execute()
-    metrics = _last_operation_metrics(spark, path)
-    return {"inserted": metrics.get("numTargetRowsInserted", 0),
-            "updated": metrics.get("numTargetRowsUpdated", 0)}
+    return merge_metrics(merge.whenNotMatchedInsertAll().execute())
+
+
+def merge_metrics(result: DataFrame) -> dict[str, int]:
+    """``{'inserted': n, 'updated': n}`` from the one-row DataFrame a Delta MERGE returns."""
+    row = result.first()
+    values = row.asDict() if row is not None else {}
+    return {"inserted": int(values.get("num_inserted_rows") or 0),
+            "updated": int(values.get("num_updated_rows") or 0)}
 
 
 def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str) -> None:
