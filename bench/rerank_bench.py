@@ -52,32 +52,13 @@ def texts_and_pairs(shared: Path, n_pairs: int):
 
 
 def build_model(path: Path, texts, layers: int, hidden: int, heads: int, ffn: int, vocab: int, positions: int):
-    import torch
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+    """A random-weight BGE-m3 look-alike of the given shape (built once, then reused)."""
+    from tests.tiny_models import build_tiny_bge_m3
 
     if (path / "config.json").is_file():
         return path
-    path.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.train_from_iterator(texts, trainers.UnigramTrainer(
-        vocab_size=8000, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>"))
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                            sep_token="</s>", cls_token="<s>", pad_token="<pad>",
-                            mask_token="<mask>").save_pretrained(path)
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                              intermediate_size=ffn, max_position_embeddings=positions, pad_token_id=1,
-                              bos_token_id=0, eos_token_id=2)
-    XLMRobertaModel(config).save_pretrained(path)
-    torch.save(torch.nn.Linear(hidden, hidden).state_dict(), path / "colbert_linear.pt")
-    torch.save(torch.nn.Linear(hidden, 1).state_dict(), path / "sparse_linear.pt")
-    return path
+    return build_tiny_bge_m3(path, list(texts), hidden=hidden, layers=layers, heads=heads, ffn=ffn,
+                             vocab_size=8000, model_vocab_size=vocab, max_positions=positions - 2)
 
 
 def time_model(path: Path, pairs, device: str, repeats: int) -> dict:

@@ -16,34 +16,7 @@ from jobs.benchmark import BenchmarkJob
 from jobs.mine import MineJob
 from lib import negatives as neg
 from tests.qa_fixtures import covidqa_pairs, write_qa_pairs_table
-
-
-def build_tiny_bge_m3(path: Path, texts: list[str], seed: int = 0, hidden: int = 64, layers: int = 2) -> Path:
-    """A random-weight BGE-m3 look-alike that BGEM3FlagModel and FlagReranker load offline."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
-
-    path.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.train_from_iterator(texts, trainers.UnigramTrainer(
-        vocab_size=2000, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>"))
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    fast = XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                   sep_token="</s>", cls_token="<s>", pad_token="<pad>", mask_token="<mask>")
-    fast.save_pretrained(path)
-    torch.manual_seed(seed)
-    config = XLMRobertaConfig(vocab_size=len(fast), hidden_size=hidden, num_hidden_layers=layers,
-                              num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=514,
-                              pad_token_id=1, bos_token_id=0, eos_token_id=2)
-    XLMRobertaModel(config).save_pretrained(path)
-    torch.save(torch.nn.Linear(hidden, hidden).state_dict(), path / "colbert_linear.pt")
-    torch.save(torch.nn.Linear(hidden, 1).state_dict(), path / "sparse_linear.pt")
-    return path
+from tests.tiny_models import build_tiny_bge_m3
 
 
 @pytest.fixture(scope="module")

@@ -95,11 +95,12 @@ def _wrap(tok, model_max_length: int):
                                model_max_length=model_max_length)
 
 
-def _config(vocab_size: int, hidden: int, layers: int, max_positions: int, **extra):
+def _config(vocab_size: int, hidden: int, layers: int, max_positions: int, heads: int = 2,
+            ffn: int | None = None, **extra):
     from transformers import XLMRobertaConfig
 
     return XLMRobertaConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers,
-                            num_attention_heads=2, intermediate_size=2 * hidden,
+                            num_attention_heads=heads, intermediate_size=ffn or 2 * hidden,
                             max_position_embeddings=max_positions + 2, pad_token_id=1, bos_token_id=0,
                             eos_token_id=2, **extra)
 
@@ -156,21 +157,25 @@ def build_tiny_xlmr(path: str | Path, kind: str = "encoder", texts: Sequence[str
 
 
 def build_tiny_bge_m3(path: str | Path, texts: Sequence[str] | None = None, *, hidden: int = 64,
-                      layers: int = 2, seed: int = 0) -> Path:
+                      layers: int = 2, heads: int = 2, ffn: int | None = None, vocab_size: int = 2000,
+                      model_vocab_size: int | None = None, max_positions: int = 512, seed: int = 0) -> Path:
     """A BGE-M3 look-alike: XLM-R encoder + ``colbert_linear.pt`` and ``sparse_linear.pt`` heads.
 
     ``BGEM3FlagModel`` draws random heads when these files are missing; saving them makes its dense,
-    sparse and ColBERT scores repeatable across loads.
+    sparse and ColBERT scores repeatable across loads. The defaults give a tiny model; BGE-m3's own
+    shape (24 layers, hidden 1024, 16 heads, ffn 4096, 250,002 embeddings, 8,192 positions) gives
+    a random-weight stand-in of its real cost, for benchmarks.
     """
     import torch
     from transformers import XLMRobertaModel
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    tokenizer = train_tokenizer(texts if texts is not None else default_texts())
+    tokenizer = train_tokenizer(texts if texts is not None else default_texts(), vocab_size, max_positions)
     tokenizer.save_pretrained(path)
     torch.manual_seed(seed)
-    XLMRobertaModel(_config(len(tokenizer), hidden, layers, 512)).save_pretrained(path)
+    XLMRobertaModel(_config(max(model_vocab_size or 0, len(tokenizer)), hidden, layers, max_positions,
+                            heads, ffn)).save_pretrained(path)
     torch.save(torch.nn.Linear(hidden, hidden).state_dict(), path / "colbert_linear.pt")
     torch.save(torch.nn.Linear(hidden, 1).state_dict(), path / "sparse_linear.pt")
     return path
