@@ -39,7 +39,7 @@ setup(
             "torch>=2.4",
             "transformers>=4.45",
             "tokenizers>=0.20",
-            "sentence-transformers[train]>=3.0",
+            "sentence-transformers[train]>=5.0",  # passes Jina-v3 its task adapters
             "faiss-cpu>=1.8",
         ],
         # Stage 5 (benchmark, mine, evaluate): Pyserini 1.6 bundles Anserini, which needs Java 21+
