@@ -80,7 +80,9 @@ def scan_all(paths: list[Path]) -> collections.Counter:
 
 def run_job(paths: list[Path], master: str, cpus: set[int]) -> dict:
     warehouse = Path(tempfile.mkdtemp(prefix="job-bench-"))
-    cmd = [sys.executable, "-m", "jobs.extract", "--input", str(paths[0].parent), "--warehouse", str(warehouse),
+    manifest = warehouse / "warc.paths"
+    manifest.write_text("".join(f"{p}\n" for p in paths))
+    cmd = [sys.executable, "-m", "jobs.extract", "--input", str(manifest), "--warehouse", str(warehouse / "wh"),
            "--conf", f"spark.master={master}", "--conf", "spark.conf.[spark.ui.showConsoleProgress]=false",
            "--conf", "extract.progress_seconds=0"]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
@@ -136,6 +138,16 @@ def main() -> None:
     two = jobs["local[2]"]["counters"]["milliseconds"]
     print(f"ratio job local[1] / scan (1 core) : {t_scan * 1000 / one:.2f}x")
     print(f"ratio job local[2] / local[1]      : {one / two:.2f}x")
+
+    # The job's fixed part (Python workers' start, Delta commits) does not grow with the input:
+    # the same files listed four times give the marginal rate, what each further WARC file costs.
+    print("marginal rate (each file listed 4 times against once; added records over added time):")
+    for master, cpus in (("local[1]", {0}), ("local[2]", {0, 1})):
+        double = run_job(paths * 4, master, cpus)["counters"]
+        once = jobs[master]["counters"]
+        added = (double["milliseconds"] - once["milliseconds"]) / 1000
+        rate = (double["records"] - once["records"]) / added
+        print(f"  {master}: {rate:9.0f} records/s  = {rate * t_scan / records:.2f}x the 1-core scan")
 
 
 if __name__ == "__main__":
