@@ -18,9 +18,10 @@ TASKS = ("similarity", "topic", "question_type")
 
 @dataclass(frozen=True)
 class AnnotateSettings:
-    similarity_model: str = "jinaai/jina-embeddings-v3"
-    topic_model: str = "michaeldinzinger/xlm-roberta-base-qa-topic-classification"
-    question_type_model: str = "PaDaS-Lab/nfqa-multilingual-classifier"
+    # model names or folders: models.jina, models.topic, models.question_type in conf/
+    similarity_model: str
+    topic_model: str
+    question_type_model: str
     tasks: tuple[str, ...] = TASKS
     label_languages: tuple[str, ...] | None = None      # None = every language
     batch_size: int = 32

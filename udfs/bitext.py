@@ -16,7 +16,7 @@ from lib.schemas import BITEXT_MINED, columns
 
 @dataclass(frozen=True)
 class BitextSettings:
-    model: str = "sentence-transformers/LaBSE"
+    model: str                                  # models.labse in conf/
     mining: rules.MiningSettings = rules.MiningSettings()
     batch_size: int = 64
     max_seq_length: int | None = None

@@ -29,7 +29,7 @@ _SCORERS: dict[tuple, "PairScorer"] = {}
 
 @dataclass(frozen=True)
 class RerankSettings:
-    model: str = "BAAI/bge-m3"
+    model: str                                  # models.bge_m3 in conf/
     scorer: str = "bge_m3"
     batch_size: int = 32
     max_query_length: int = 128
