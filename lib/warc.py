@@ -771,6 +771,28 @@ def _switch_to_stream(sc: _Scanner, data: bytes, ubase: int, d, rest: bytes | No
     yield from _scan_stream(sc, _ByteBuffer(pieces(), ubase))
 
 
+def _member_tail(sc: "_Scanner", stats, data: bytes, end: int, size: int, arc: bool, result,
+                 ubase: int, rest_of_buffer: Callable[[], bytes | None], stream: BinaryIO):
+    """A gzip member whose first record does not end 4 bytes before the member does.
+
+    The record's Content-Length overruns the member: it is unreadable. Another record follows
+    inside the same member: the file is one gzip stream (or members hold several records), so the
+    rest is read as a stream from here. Used through ``yield from``; returns ``(result,
+    switched)``, where ``switched`` says the stream reader has taken over the rest of the file.
+    """
+    if size < end:
+        stats["unreadable_records"] += 1  # the Content-Length overruns the member
+        return None, False
+    if size - end > 8 and (arc or data.find(b"WARC/", end, end + 64) >= 0):
+        tail = _record_tail(data, end)
+        if result is not None:
+            result.offset, result.length = ubase, tail
+            yield result
+        yield from _switch_to_stream(sc, data[tail:], ubase + tail, None, rest_of_buffer(), stream)
+        return None, True
+    return result, False
+
+
 def _record_tail(data: bytes, end: int) -> int:
     """Index past the line ends (at most four bytes) that close a block ending at ``end``."""
     stop = min(end + 4, len(data))
@@ -946,16 +968,10 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                     continue  # an empty gzip member (some writers end a file with one)
                 end, result = record(out, start, base + pos - start)
                 if size - end != 4 and end >= 0:
-                    if size < end:
-                        stats["unreadable_records"] += 1  # the Content-Length overruns the member
-                        result = None
-                    elif size - end > 8 and (arc or out.find(b"WARC/", end, end + 64) >= 0):
-                        tail = _record_tail(out, end)
-                        if result is not None:
-                            result.offset, result.length = ubase, tail
-                            yield result
-                        rest = None if at_end else bytes(mv[pos:n])
-                        yield from _switch_to_stream(sc, out[tail:], ubase + tail, None, rest, stream)
+                    result, switched = yield from _member_tail(
+                        sc, stats, out, end, size, arc, result, ubase,
+                        lambda: None if at_end else bytes(mv[pos:n]), stream)
+                    if switched:
                         return
                 ubase += size
                 if result is not None:
@@ -1054,16 +1070,10 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                 return
             if end >= 0 and kept == total and total - end != 4:
                 rec = parts[0] if len(parts) == 1 else b"".join(parts)
-                if total < end:
-                    stats["unreadable_records"] += 1
-                    result = None
-                elif total - end > 8 and (arc or rec.find(b"WARC/", end, end + 64) >= 0):
-                    tail = _record_tail(rec, end)
-                    if result is not None:
-                        result.offset, result.length = ubase, tail
-                        yield result
-                    rest = None if at_end else bytes(mv[pos:n])
-                    yield from _switch_to_stream(sc, rec[tail:], ubase + tail, None, rest, stream)
+                result, switched = yield from _member_tail(
+                    sc, stats, rec, end, total, arc, result, ubase,
+                    lambda: None if at_end else bytes(mv[pos:n]), stream)
+                if switched:
                     return
             ubase += total
             if result is not None:
