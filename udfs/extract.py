@@ -75,26 +75,25 @@ def add_counters(rows) -> dict[str, int]:
     return dict(total)
 
 
-def faq_pages(output: DataFrame, run_id: str) -> DataFrame:
-    """One row per page URL (the latest fetch when a run saw the same URL twice)."""
-    latest = Window.partitionBy("url").orderBy(F.col("fetch_date").desc_nulls_last(),
-                                               "warc_filename", "warc_record_offset")
-    return (output.where(F.col("kind") == "page")
+def _one_row_per(output: DataFrame, kind: str, key: str, fetch_date, run_id: str) -> DataFrame:
+    """The run's rows of ``kind``, one per ``key``: the first by ``fetch_date``, file, offset."""
+    order = Window.partitionBy(key).orderBy(fetch_date, "warc_filename", "warc_record_offset")
+    return (output.where(F.col("kind") == kind)
             .withColumn("fetch_date", F.to_timestamp("fetch_date"))
             .withColumn("run_id", F.lit(run_id))
-            .withColumn("_rank", F.row_number().over(latest)).where("_rank = 1")
+            .withColumn("_rank", F.row_number().over(order)).where("_rank = 1"))
+
+
+def faq_pages(output: DataFrame, run_id: str) -> DataFrame:
+    """One row per page URL (the latest fetch when a run saw the same URL twice)."""
+    return (_one_row_per(output, "page", "url", F.col("fetch_date").desc_nulls_last(), run_id)
             .select(*columns(FAQ_PAGES)))
 
 
 def qa_pairs(output: DataFrame, run_id: str) -> DataFrame:
     """The run's kept pairs, one row per id: the first sighting (fetch date, file, offset) wins."""
-    first = Window.partitionBy("id").orderBy(F.col("fetch_date").asc_nulls_last(),
-                                             "warc_filename", "warc_record_offset")
-    return (output.where(F.col("kind") == "pair")
-            .withColumn("fetch_date", F.to_timestamp("fetch_date"))
-            .withColumn("run_id", F.lit(run_id))
+    return (_one_row_per(output, "pair", "id", F.col("fetch_date").asc_nulls_last(), run_id)
             .withColumn("duplicate_question", F.lit(False))
-            .withColumn("_rank", F.row_number().over(first)).where("_rank = 1")
             .select(*columns(QA_PAIRS)))
 
 
