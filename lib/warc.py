@@ -839,6 +839,19 @@ def _reader(stream: BinaryIO) -> Callable[[memoryview], int]:
     return readinto_by_read
 
 
+def _refill(buf: bytearray, whole: memoryview, readinto, base: int, pos: int, n: int):
+    """Move the unread bytes ``buf[pos:n]`` to the front and read more behind them.
+
+    Returns the new ``(base, pos, n, mv, at_end)``: the file offset of ``buf[0]``, 0, the number
+    of valid bytes, a view of them, and whether the stream is exhausted.
+    """
+    keep = n - pos
+    buf[:keep] = buf[pos:n]
+    got = readinto(whole[keep:])
+    n = keep + got
+    return base + pos, 0, n, whole[:n], not got
+
+
 def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcRecord]:
     """The per-record gzip layout: one gzip member per record (Common Crawl).
 
@@ -887,14 +900,7 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
         while True:
             if pos + 3 > n:      # refill; keep the last bytes so that a gzip magic is never split
                 if not at_end:
-                    keep = n - pos
-                    buf[:keep] = buf[pos:n]
-                    base += pos
-                    pos = 0
-                    got = readinto(whole[keep:])
-                    n = keep + got
-                    mv = whole[:n]
-                    at_end = not got
+                    base, pos, n, mv, at_end = _refill(buf, whole, readinto, base, pos, n)
                 if at_end and pos + 3 > n:
                     if pos < n and bytes(buf[pos:n]).strip(b"\x00\r\n\t ") and not garbage:
                         stats["garbage_between_records"] += 1
@@ -905,14 +911,7 @@ def _scan_gzip(sc: _Scanner, stream: BinaryIO, head: bytes) -> Iterator[WarcReco
                 if hint < 0 and pos and not at_end:
                     # The next header is not in the buffer yet: move this member to the front
                     # and read on, so that it is still decompressed in one call.
-                    keep = n - pos
-                    buf[:keep] = buf[pos:n]
-                    base += pos
-                    pos = 0
-                    got = readinto(whole[keep:])
-                    n = keep + got
-                    mv = whole[:n]
-                    at_end = not got
+                    base, pos, n, mv, at_end = _refill(buf, whole, readinto, base, pos, n)
                     hint = sz_find(buf, header, 10, n)
                 piece = mv[pos:hint] if hint > 0 else mv[pos:]
             else:
