@@ -1,26 +1,49 @@
-# Two entry points on a fresh machine (Python 3.10+ and Java 17+ needed; see README):
+# Two entry points on a fresh machine (Python 3.11 and Java 17+ needed; see README):
 #   make demo   set up .venv, build a sample WARC from real pages, run the extraction into ./warehouse
 #   make test   set up .venv and run the test suite
-PYTHON ?= python3
+# Both install only the versions pinned (with hashes) in requirements/*-py311.txt.
+#   make lock         re-resolve the lock files from setup.py and requirements/*.in
+#   make test-latest  the suite on the newest versions setup.py allows, in .venv-latest (not in CI)
+PYTHON ?= python3.11
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
+UV      = $(VENV)/bin/uv
 SHARED ?= ../shared/data
 SAMPLE  = build/sample/sample.warc.gz
+PYVER   = py311
+LOCK    = requirements/$(PYVER).txt
+AIRFLOW_LOCK = requirements/airflow-$(PYVER).txt
+TOOLS_LOCK   = requirements/tools-$(PYVER).txt
+BUILD_CONSTRAINTS = requirements/build-constraints-$(PYVER).txt
+# uv builds the source-only packages (pyspark, pyserini) with the pinned setuptools.
+UV_INSTALL = --require-hashes --build-constraints $(BUILD_CONSTRAINTS)
+# `make lock` keeps every pin it can; UPGRADE="pkg ..." moves those packages to their newest allowed
+# version, UPGRADE=all moves everything.
+COMPILE = pip compile --python-version 3.11 --quiet $(if $(filter all,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
 
-.PHONY: setup demo test sample clean
+.PHONY: setup demo test sample clean lock test-latest check-python
 
-$(VENV)/.installed: setup.py
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the lock files are for Python 3.11: run make PYTHON=/path/to/python3.11")'
+
+# A lock change rebuilds the venv from nothing, so that it holds exactly the lock.
+$(VENV)/.installed: $(LOCK) $(TOOLS_LOCK) $(BUILD_CONSTRAINTS) setup.py | check-python
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip wheel setuptools
-	$(PY) -m pip install -q -e ".[dev,models,retrieval]"
+	$(PY) -m pip install -q --require-hashes -r $(TOOLS_LOCK)
+	$(UV) pip install -q --python $(PY) $(UV_INSTALL) -r $(LOCK)
+	$(UV) pip install -q --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $@
 
 setup: $(VENV)/.installed
 
 # Airflow in its own venv (its pins clash with the ML stack), for the DAG import test.
-.venv-airflow/.installed:
+.venv-airflow/.installed: $(AIRFLOW_LOCK) $(VENV)/.installed
+	rm -rf .venv-airflow
 	$(PYTHON) -m venv .venv-airflow
-	.venv-airflow/bin/pip install -q apache-airflow apache-airflow-providers-apache-spark apache-airflow-providers-databricks
+	$(UV) pip install -q --python .venv-airflow/bin/python $(UV_INSTALL) -r $(AIRFLOW_LOCK)
+	.venv-airflow/bin/python -m pip check
 	touch $@
 
 $(SAMPLE): $(VENV)/.installed
@@ -33,6 +56,26 @@ demo: $(SAMPLE)
 
 test: $(VENV)/.installed .venv-airflow/.installed
 	$(PY) -m pytest -q tests
+
+# Re-resolve every lock file after a change to setup.py or requirements/*.in (see COMPILE for UPGRADE).
+# Then `make test` on the new lock, on a fresh clone, before committing it (README: Dependencies).
+lock: $(VENV)/.installed
+	$(UV) $(COMPILE) --generate-hashes requirements/tools.in -o $(TOOLS_LOCK)
+	$(UV) $(COMPILE) requirements/build-constraints.in -o $(BUILD_CONSTRAINTS)
+	$(UV) $(COMPILE) --generate-hashes setup.py --all-extras -o $(LOCK)
+	$(UV) $(COMPILE) --generate-hashes requirements/airflow.in -o $(AIRFLOW_LOCK)
+	rm -rf webfaq_spark.egg-info
+
+# Drift watch: the newest versions setup.py allows, without the lock, in a venv of its own.
+test-latest: $(VENV)/.installed
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	$(UV) pip install -q --python .venv-latest/bin/python --upgrade -e ".[dev,models,retrieval,s3]"
+	.venv-latest/bin/python -m pip check
+	mkdir -p build
+	.venv-latest/bin/python -m pip freeze --exclude-editable > build/latest-freeze.txt
+	@echo "resolved versions: build/latest-freeze.txt (diff it against $(LOCK))"
+	PYTHON=$(CURDIR)/.venv-latest/bin/python .venv-latest/bin/python -m pytest -q tests
 
 clean:
 	rm -rf build warehouse .pytest_cache

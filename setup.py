@@ -37,7 +37,7 @@ setup(
         # also runs on CPU.
         "models": [
             "torch>=2.4",
-            "transformers>=4.45",
+            "transformers>=4.45,<5.24",  # FlagEmbedding 1.4.2 imports modeling_attn_mask_utils, gone in 5.24
             "tokenizers>=0.20",
             "sentence-transformers[train]>=5.0",  # passes Jina-v3 its task adapters
             "faiss-cpu>=1.8",

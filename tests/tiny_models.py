@@ -68,7 +68,6 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, model_max_leng
     Training takes seconds on 2 cores, so the result is kept per process for the same texts.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import XLMRobertaTokenizer
 
     texts = list(texts)
     key = (hash(tuple(texts)), vocab_size)
@@ -88,9 +87,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000, model_max_leng
 
 
 def _wrap(tok, model_max_length: int):
-    from transformers import XLMRobertaTokenizer
+    from transformers import XLMRobertaTokenizerFast
 
-    return XLMRobertaTokenizer(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+    return XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
                                sep_token="</s>", cls_token="<s>", pad_token="<pad>", mask_token="<mask>",
                                model_max_length=model_max_length)
 
