@@ -4,7 +4,7 @@ Install for local use and tests:   pip install -e ".[dev]"
 Ship to a cluster: the jobs/, lib/ and udfs/ packages travel as a zip (spark-submit.sh builds it)
 and the dependencies below live in the cluster image or a venv-pack archive.
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 # Spark and Delta: delta-spark 4.4.0 is the newest release whose jars for Spark 4.2 are on Maven
 # Central, and it supports pyspark 4.2.0 (delta-spark <= 4.4.x requires pyspark <= 4.2.0).
@@ -28,8 +28,7 @@ setup(
     version="0.1.0",
     description="Spark jobs from Common Crawl WARC files to the WebFAQ 2.0 datasets and benchmarks",
     python_requires=">=3.10",
-    packages=["lib", "udfs", "jobs"],
-    package_data={"lib": ["data/*"]},
+    packages=find_packages(include=["lib", "lib.*", "udfs", "udfs.*", "jobs"]),
     install_requires=SPARK + EXTRACT,
     extras_require={
         "s3": ["boto3"],

@@ -10,7 +10,7 @@ Corpus (English, built from real text in ../shared/data, written once to build/b
   - all COVID-QA answers.
 Queries: the 1,190 XQuAD English questions and the 224 COVID-QA English questions.
 
-The index is built once (lib/bm25.py, English analyzer). For each core count a fresh Spark
+The index is built once (lib/retrieval/bm25.py, English analyzer). For each core count a fresh Spark
 session ``local[N]`` searches all queries with udfs/bm25.search_partitions (the code the mine
 and evaluate jobs use), top 200 hits, one Lucene thread per task, 4 x N tasks. The first pass
 starts the JVM inside every Python worker (pyserini import + index open) and is reported apart;
@@ -78,7 +78,7 @@ def build_corpus(shared: Path) -> tuple[list[tuple[str, str]], list[tuple[str, s
 
 
 def prepare(shared: Path) -> dict:
-    from lib import bm25
+    from lib.retrieval import bm25
 
     meta = WORK / "meta.json"
     if meta.is_file() and (WORK / "index").is_dir():
@@ -96,8 +96,8 @@ def prepare(shared: Path) -> dict:
 
 def run_spark(cores: int, repeats: int) -> dict:
     from lib.conf import load_conf
-    from udfs import bm25 as bm25_udf
-    from udfs.spark import get_spark
+    from udfs.retrieval import bm25 as bm25_udf
+    from udfs.session import get_spark
 
     queries = json.loads((WORK / "queries.json").read_text())
     conf = load_conf("local", [f"spark.master=local[{cores}]", f"spark.conf.[spark.default.parallelism]={cores}"])
@@ -121,7 +121,7 @@ def run_spark(cores: int, repeats: int) -> dict:
 
 
 def run_driver(repeats: int) -> dict:
-    from lib import bm25
+    from lib.retrieval import bm25
 
     queries = json.loads((WORK / "queries.json").read_text())
     s = bm25.Bm25Searcher(WORK / "index", "eng")

@@ -5,10 +5,10 @@
 The 896 real FAQ pairs of the COVID-QA scrape (faq-covidqa-deepset/faq_200327.tsv; de, en, pl, it,
 sv) become, per language, a collection whose corpus is every answer of that language and whose
 queries are every question, each with its own answer as the one relevant document (the
-"all questions" task). Each language is indexed with its Lucene analyzer (lib/bm25.py), searched
-top-1000, and scored with pytrec_eval (lib/metrics.py). The one-pair-per-origin test split of
-lib/beir.py (seed 42) is scored too, but it has only as many queries as the language has origins.
-tests/test_bm25.py checks the NDCG@10 of the all-questions task against bounds around these figures.
+"all questions" task). Each language is indexed with its Lucene analyzer (lib/retrieval/bm25.py), searched
+top-1000, and scored with pytrec_eval (lib/retrieval/metrics.py). The one-pair-per-origin test split of
+lib/retrieval/beir.py (seed 42) is scored too, but it has only as many queries as the language has origins.
+tests/retrieval/test_bm25.py checks the NDCG@10 of the all-questions task against bounds around these figures.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def covidqa_collections(shared: Path) -> dict[str, list[dict]]:
     """Per language (ISO-639-3): ``[{id, origin, question, answer}]`` from the COVID-QA scrape."""
     import pandas as pd
 
-    from lib.clean import origin_of, qa_id
+    from lib.extract.clean import origin_of, qa_id
 
     raw = pd.read_csv(shared / "faq-covidqa-deepset" / "faq_200327.tsv", sep="\t")
     raw = raw.dropna(subset=["question", "answer", "link"])
@@ -41,7 +41,7 @@ def covidqa_collections(shared: Path) -> dict[str, list[dict]]:
 
 
 def evaluate_language(language: str, rows: list[dict], workdir: Path, seed: int = 42) -> dict:
-    from lib import beir, bm25, metrics
+    from lib.retrieval import beir, bm25, metrics
 
     index = workdir / f"index-{language}"
     bm25.build_index(((beir.doc_id(r["id"]), r["answer"]) for r in rows), index, language)
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    from lib import metrics
+    from lib.retrieval import metrics
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

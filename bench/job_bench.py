@@ -6,7 +6,7 @@ Builds ``--files`` WARC files of ``--size-mb`` each from real pages (bench/make_
 3 % FAQ pages), then in the same run measures:
 
 1. ISA-L igzip decompression of all files to the end, one core (the floor of any WARC reader);
-2. the scan alone (lib.warc.scan_warc: every record read, FAQPage candidates found), one core;
+2. the scan alone (lib.extract.warc.scan_warc: every record read, FAQPage candidates found), one core;
 3. the extraction job (jobs/extract.py: scan, parse, clean, language ID, Delta merges) into an
    empty warehouse, once pinned to one core with ``local[1]`` and once on both cores with
    ``local[2]``. The job's time is the run's own (``milliseconds`` counter): the Spark session's
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from isal import igzip  # noqa: E402
 
-from lib.warc import scan_warc  # noqa: E402
+from lib.extract.warc import scan_warc  # noqa: E402
 
 MB = 1_000_000
 

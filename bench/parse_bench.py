@@ -1,4 +1,4 @@
-"""Parse benchmark: lib.markup.extract_faq_page against extruct, one core, real pages.
+"""Parse benchmark: lib.extract.markup.extract_faq_page against extruct, one core, real pages.
 
 Not a test: it prints figures. For each page set (the six German JSON-LD FAQ pages, the six
 hreflang pages) it times
@@ -7,7 +7,7 @@ hreflang pages) it times
   title/description/hreflang, text rendering);
 * ``extruct``: ``extruct.extract(payload_bytes, base_url=url, syntaxes=['json-ld',
   'microdata', 'rdfa'], uniform=True)`` plus turning its output into pairs by the same rules
-  (:func:`lib.markup.faq_pairs_from_json`);
+  (:func:`lib.extract.markup.faq_pairs_from_json`);
 * ``extruct, str input``: the same on the decoded text (lxml parses str more slowly);
 * ``lexbor floor``: lexbor parse + JSON-LD script texts + listing ``[itemtype],[typeof]``
   nodes (what any lexbor-based extractor pays at least),
@@ -17,7 +17,7 @@ repeat), and reports the best pages/s (the machine is shared and noisy: the best
 least disturbed one). Then, per page, the
 pair counts from both extractors next to the count the page's markup holds (SOURCES.md). A
 third set rewrites one real page's FAQ as Microdata and as RDFa, clean and broken (the
-builders of tests/test_markup.py).
+builders of tests/extract/test_markup.py).
 
     .venv/bin/python bench/parse_bench.py [--seconds 3] [--repeats 3] [--profile]
 """
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.markup import extract_faq_page, faq_pairs_from_json  # noqa: E402
+from lib.extract.markup import extract_faq_page, faq_pairs_from_json  # noqa: E402
 
 SHARED = Path(os.environ.get("WEBFAQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
@@ -74,7 +74,7 @@ PAGES = {
 
 def built_pages() -> list[tuple[str, bytes, str, int]]:
     """The financescout24 page with its JSON-LD FAQ rewritten as Microdata and as RDFa, clean and
-    broken (the builders of tests/test_markup.py: markup built, FAQ text real)."""
+    broken (the builders of tests/extract/test_markup.py: markup built, FAQ text real)."""
     from tests.test_markup import FS24_URL, built_markup, fs24_faq, into_page
 
     without_jsonld, raw = fs24_faq(SHARED)

@@ -1,4 +1,4 @@
-"""BGE-m3 reranking throughput (query–candidate pairs per second) through udfs/rerank.py.
+"""BGE-m3 reranking throughput (query–candidate pairs per second) through udfs/retrieval/rerank.py.
 
     .venv/bin/python bench/rerank_bench.py [--pairs 64] [--repeats 2] [--device cpu|cuda:0]
 
@@ -31,7 +31,7 @@ WORK = ROOT / "build" / "bench" / "rerank"
 def texts_and_pairs(shared: Path, n_pairs: int):
     import pandas as pd
 
-    from lib import bm25
+    from lib.retrieval import bm25
 
     raw = pd.read_csv(shared / "faq-covidqa-deepset" / "faq_200327.tsv", sep="\t").dropna(subset=["question", "answer"])
     en = raw[raw.lang == "en"]
@@ -64,7 +64,7 @@ def build_model(path: Path, texts, layers: int, hidden: int, heads: int, ffn: in
 def time_model(path: Path, pairs, device: str, repeats: int) -> dict:
     from transformers import AutoTokenizer
 
-    from udfs.rerank import RerankSettings, get_scorer
+    from udfs.retrieval.rerank import RerankSettings, get_scorer
 
     settings = RerankSettings(model=str(path), batch_size=32)
     t = time.perf_counter()

@@ -33,7 +33,7 @@ class AnnotateJob(SparkJob):
                             help="annotate at most this many missing pairs (a trial run; re-run for the rest)")
 
     def settings(self, conf: dict, label_languages):
-        from udfs.annotate import TASKS, AnnotateSettings
+        from udfs.models.annotate import TASKS, AnnotateSettings
 
         tasks = tuple(get(conf, "annotate.tasks"))
         unknown = [t for t in tasks if t not in TASKS]
@@ -53,7 +53,7 @@ class AnnotateJob(SparkJob):
             run_id=self.run_id)
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
-        from udfs.models import check_local_model
+        from udfs.models.encoders import check_local_model
 
         settings = self.settings(conf, None)
         for task in settings.tasks:
@@ -69,7 +69,7 @@ class AnnotateJob(SparkJob):
     def label_languages(self, qa, conf: dict) -> list[str]:
         from pyspark.sql import functions as F
 
-        from lib.annotate import languages_with_min_origins
+        from lib.models.annotate import languages_with_min_origins
 
         listed = list(get(conf, "annotate.label_languages") or [])
         if listed:
@@ -82,8 +82,9 @@ class AnnotateJob(SparkJob):
         from pyspark.sql import functions as F
 
         from lib.schemas import QA_ANNOTATIONS, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION
-        from udfs.annotate import annotate_partitions
-        from udfs.spark import ProgressReporter, is_delta_table, merge_new_rows, read_table
+        from udfs.models.annotate import annotate_partitions
+        from udfs.progress import ProgressReporter
+        from udfs.delta import is_delta_table, merge_new_rows, read_table
 
         qa = read_table(spark, self.table(conf, "qa_pairs")).select(
             "id", "origin", "language", "question", "answer", "title", "description")

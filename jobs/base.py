@@ -93,7 +93,7 @@ class SparkJob:
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
-        from udfs.spark import get_spark
+        from udfs.session import get_spark
 
         try:
             session_start = time.monotonic()
@@ -121,7 +121,7 @@ class SparkJob:
     def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict) -> None:
         """Append one row with this run's counters to the ``runs`` Delta table."""
         from lib.schemas import RUNS
-        from udfs.spark import append_rows
+        from udfs.delta import append_rows
 
         row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
                "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),

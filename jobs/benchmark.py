@@ -3,7 +3,7 @@
 Per language: a corpus of every answer (``_id`` = 'd' + QA id, ``title`` empty, ``text``), the
 questions as queries (``_id`` = 'q' + QA id) split into train and test, and qrels linking each
 question to its own answer (score 1). The test split takes one QA pair per origin, up to
-``benchmark.max_test_queries`` origins per language, chosen by seeded SHA-256 keys (lib/beir.py):
+``benchmark.max_test_queries`` origins per language, chosen by seeded SHA-256 keys (lib/retrieval/beir.py):
 the same seed gives the same split on any cluster. Every pair of a test origin is kept out of
 train ('held_out' pairs are in neither split; their answers stay in the corpus).
 
@@ -19,10 +19,10 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from jobs.base import SparkJob, UsageError
-from lib import beir
+from lib.retrieval import beir
 from lib import conf as confmod
 from lib.schemas import BENCHMARK_PARTITION
-from udfs.spark import read_table
+from udfs.delta import read_table
 
 EXAMPLES = """examples:
   spark-submit.sh benchmark --export build/webfaq-beir
@@ -32,7 +32,7 @@ Counters: corpus_<lang>, train_<lang>, test_<lang>, held_out_<lang>, origins_<la
 
 
 def split_keys(pairs, seed: int):
-    """Spark version of lib.beir.split_pairs: adds a ``split`` column (train / test / held_out)."""
+    """Spark version of lib.retrieval.beir.split_pairs: adds a ``split`` column (train / test / held_out)."""
     key = lambda col: F.sha2(F.concat(F.lit(f"{seed}:"), F.col(col)), 256)  # noqa: E731
     pairs = pairs.withColumn("_pair_key", key("id")).withColumn("_origin_key", key("origin"))
     return pairs, key

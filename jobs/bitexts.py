@@ -31,8 +31,8 @@ class BitextsJob(SparkJob):
         parser.add_argument("--no-export", action="store_true", help="update the table only")
 
     def settings(self, conf: dict):
-        from lib.bitext import MiningSettings
-        from udfs.bitext import BitextSettings
+        from lib.models.bitexts import MiningSettings
+        from udfs.models.bitexts import BitextSettings
 
         section = get(conf, "bitexts")
         try:
@@ -46,7 +46,7 @@ class BitextsJob(SparkJob):
                               fp16_on_gpu=bool(get(conf, "bitexts.fp16_on_gpu")), run_id=self.run_id)
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
-        from udfs.models import check_local_model
+        from udfs.models.encoders import check_local_model
 
         self.settings(conf)
         check_local_model(get(conf, "models.labse"), "models.labse")
@@ -76,7 +76,7 @@ class BitextsJob(SparkJob):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        from udfs.spark import is_delta_table, read_table
+        from udfs.delta import is_delta_table, read_table
 
         s = self.settings(conf).mining
         require = bool(get(conf, "bitexts.require_similarity"))
@@ -134,7 +134,7 @@ class BitextsJob(SparkJob):
         """``url -> alternates`` from faq_pages.hreflang, both directions; None without faq_pages."""
         from pyspark.sql import functions as F
 
-        from udfs.spark import is_delta_table
+        from udfs.delta import is_delta_table
 
         path = self.table(conf, "faq_pages")
         if not is_delta_table(spark, path):
@@ -151,8 +151,9 @@ class BitextsJob(SparkJob):
         from pyspark.sql import functions as F
 
         from lib.schemas import BITEXT_INPUT, BITEXT_MINED, BITEXTS, BITEXTS_KEY, BITEXTS_PARTITION, columns
-        from udfs.bitext import mine_groups
-        from udfs.spark import ProgressReporter, merge_new_rows, read_table, sum_counters
+        from udfs.models.bitexts import mine_groups
+        from udfs.progress import ProgressReporter, sum_counters
+        from udfs.delta import merge_new_rows, read_table
 
         settings = self.settings(conf)
         counters: dict[str, int] = {}
@@ -196,7 +197,7 @@ class BitextsJob(SparkJob):
 
 
 def read_table_exists(spark, path: str) -> bool:
-    from udfs.spark import is_delta_table
+    from udfs.delta import is_delta_table
 
     return is_delta_table(spark, path)
 
@@ -208,7 +209,7 @@ def export_bitexts(table, folder: str) -> dict[str, int]:
     that two exports of one table are byte-identical. Each file is written beside its final name and
     renamed when complete. ``folder`` is a local or mounted path, or any fsspec URL.
     """
-    from lib.bitext import export_file, export_record
+    from lib.models.bitexts import export_file, export_record
     from lib.schemas import BITEXTS, columns
 
     names = {"with_english": "bitexts_with_english.jsonl.gz", "others": "bitexts_others.jsonl.gz"}

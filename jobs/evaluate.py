@@ -4,10 +4,10 @@
 give its language with ``--language``, e.g. a MIRACL or Mr. TyDi copy) or a folder of collections
 named by language, as ``benchmark --export`` writes them (``--language`` picks one; default all).
 
-The corpus is indexed with Pyserini (title + text, the language's Lucene analyzer, lib/bm25.py),
-the split's queries are searched by Spark tasks (udfs/bm25.py), ``evaluate.hits`` (1,000) hits per
+The corpus is indexed with Pyserini (title + text, the language's Lucene analyzer, lib/retrieval/bm25.py),
+the split's queries are searched by Spark tasks (udfs/retrieval/bm25.py), ``evaluate.hits`` (1,000) hits per
 query, BM25 with Anserini's defaults k1=0.9, b=0.4 (``--k1``/``--b``), and the run is scored
-with pytrec_eval (lib/metrics.py). The same figures are appended to the runs table, times 10,000.
+with pytrec_eval (lib/retrieval/metrics.py). The same figures are appended to the runs table, times 10,000.
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from jobs.base import SparkJob, UsageError
-from lib import beir, bm25, metrics
+from lib.retrieval import beir, bm25, metrics
 from lib import conf as confmod
-from udfs import bm25 as bm25_udf
+from udfs.retrieval import bm25 as bm25_udf
 
 EXAMPLES = """examples:
   spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir                 # every language

@@ -14,11 +14,12 @@ from pyspark.sql import functions as F
 
 from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
-from lib.manifest import ManifestError, check_inputs, expand_inputs
-from lib.pipeline import ExtractSettings
+from lib.extract.manifest import ManifestError, check_inputs, expand_inputs
+from lib.extract.pipeline import ExtractSettings
 from lib.schemas import FAQ_PAGES_KEY
 from udfs import extract as ex
-from udfs.spark import ProgressReporter, merge_new_rows
+from udfs.progress import ProgressReporter
+from udfs.delta import merge_new_rows
 
 EXAMPLES = """examples:
   spark-submit.sh extract --input tests/data/sample.warc.gz

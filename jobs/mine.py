@@ -4,13 +4,13 @@
    answer of qrels/train). Queries already in ``hard_negatives`` are skipped: a re-run after an
    interruption fills only the missing ones.
 2. One Lucene index per language, built once on the driver with the language's analyzer
-   (lib/bm25.py; a language without one gets the neutral analyzer and is counted), then searched
-   by many Spark tasks (udfs/bm25.py says how executors reach it).
+   (lib/retrieval/bm25.py; a language without one gets the neutral analyzer and is counted), then searched
+   by many Spark tasks (udfs/retrieval/bm25.py says how executors reach it).
 3. Per query: the top ``mine.top_k`` BM25 candidates minus the positive, minus duplicates of the
-   positive's text, minus repeated texts (lib/negatives.py). A small corpus gives what it has; a
+   positive's text, minus repeated texts (lib/retrieval/negatives.py). A small corpus gives what it has; a
    query with no BM25 hit gets a record with no negatives (counted, skipped by the export).
 4. Every (query, positive) and (query, candidate) pair is scored with BGE-m3 through FlagEmbedding
-   (udfs/rerank.py), on the task's GPU when Spark assigns one (``mine.rerank.gpus_per_task`` puts
+   (udfs/retrieval/rerank.py), on the task's GPU when Spark assigns one (``mine.rerank.gpus_per_task`` puts
    the reranking in a stage of its own with a GPU resource profile).
 5. One record per query merged into Delta ``hard_negatives``:
    (query, positive, pos_score, negatives, neg_scores) plus ids, BM25 scores and bookkeeping.
@@ -32,11 +32,12 @@ from pyspark.sql import functions as F
 
 from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
-from lib import negatives as neg
+from lib.retrieval import negatives as neg
 from lib.schemas import HARD_NEGATIVES, HARD_NEGATIVES_KEY, HARD_NEGATIVES_PARTITION, columns
-from udfs import bm25 as bm25_udf
-from udfs import rerank as rerank_udf
-from udfs.spark import ProgressReporter, is_delta_table, merge_new_rows, read_table
+from udfs.retrieval import bm25 as bm25_udf
+from udfs.retrieval import rerank as rerank_udf
+from udfs.progress import ProgressReporter
+from udfs.delta import is_delta_table, merge_new_rows, read_table
 
 EXPORT_CHOICES = ("all",) + neg.STRATEGIES
 

@@ -161,7 +161,7 @@ BITEXTS_PARTITION = ("language1",)
 # ---- retrieval stages (benchmark, mine) ------------------------------------------------------
 
 # Per-language retrieval collections in BEIR/MTEB layout (jobs/benchmark.py); ids carry a prefix,
-# 'd<qa id>' for documents and 'q<qa id>' for queries (lib/beir.py says why).
+# 'd<qa id>' for documents and 'q<qa id>' for queries (lib/retrieval/beir.py says why).
 BENCHMARK_CORPUS = """
 language string,
 _id string,

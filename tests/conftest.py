@@ -22,7 +22,7 @@ def shared_data() -> Path:
 def spark():
     """One local[2] Spark session with Delta Lake for the whole test run (UTC, UI off)."""
     from lib.conf import load_conf
-    from udfs.spark import get_spark
+    from udfs.session import get_spark
 
     conf = load_conf("local", ["spark.master=local[2]", "spark.conf.[spark.sql.shuffle.partitions]=2"])
     session = get_spark(conf)

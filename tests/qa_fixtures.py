@@ -15,7 +15,7 @@ ISO639_3 = {"de": "deu", "en": "eng", "pl": "pol", "it": "ita", "sv": "swe"}
 
 def covidqa_pairs(shared_data: Path) -> pd.DataFrame:
     """The COVID-QA pairs as ``qa_pairs`` rows (one row per distinct id)."""
-    from lib.clean import origin_of, qa_id
+    from lib.extract.clean import origin_of, qa_id
     from lib.schemas import QA_PAIRS, columns
 
     raw = pd.read_csv(shared_data / "faq-covidqa-deepset" / "faq_200327.tsv", sep="\t")

@@ -1,1 +1,1 @@
-"""Spark adapters of lib/: pandas UDFs, mapInPandas functions, Delta helpers."""
+"""Spark adapters of lib/ (pandas UDFs, mapInPandas functions) and the session, Delta and progress helpers."""

@@ -17,8 +17,8 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from lib.manifest import open_uri
-from lib.pipeline import ExtractSettings, extract_from_warc
+from lib.extract.manifest import open_uri
+from lib.extract.pipeline import ExtractSettings, extract_from_warc
 from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
 OUTPUT_COLUMNS = columns(EXTRACT_OUTPUT)
@@ -119,7 +119,7 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     """
     from delta.tables import DeltaTable
 
-    from udfs.spark import is_delta_table, merge_metrics
+    from udfs.delta import is_delta_table, merge_metrics
 
     if not is_delta_table(spark, path):
         (_flag_repeated(pairs).select(*columns(QA_PAIRS)).write.format("delta")

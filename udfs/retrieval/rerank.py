@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from udfs.models import task_device
+from udfs.models.encoders import task_device
 
 SCORERS = ("bge_m3", "reranker")
 _SCORERS: dict[tuple, "PairScorer"] = {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from lib.pyserini_env import ensure_java
+from lib.retrieval.pyserini_env import ensure_java
 
 # Anserini's defaults for BM25 (the paper's BM25 rows use them).
 DEFAULT_K1 = 0.9

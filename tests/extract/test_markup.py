@@ -1,4 +1,4 @@
-"""Tests of lib.markup: schema.org FAQPage extraction from JSON-LD, Microdata and RDFa.
+"""Tests of lib.extract.markup: schema.org FAQPage extraction from JSON-LD, Microdata and RDFa.
 
 Real fixtures come from ``../shared/data`` (see SOURCES.md there). Where a test builds markup or
 invents a minimal string, its docstring says so; the expected outcomes are exact.
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from lib.html_text import html_to_text
-from lib.jsonld import load_json_documents
-from lib.markup import FaqPage, decode_html, extract_faq_page, faq_pairs_from_json
+from lib.extract.html_text import html_to_text
+from lib.extract.jsonld import load_json_documents
+from lib.extract.markup import FaqPage, decode_html, extract_faq_page, faq_pairs_from_json
 
 DE = "html-faqpage-jsonld-de"
 
@@ -676,7 +676,7 @@ def test_selector_lists_give_each_node_once():
     pass must see it once (else an element with typeof and property is walked twice)."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from lib.markup import _select
+    from lib.extract.markup import _select
 
     parser = LexborHTMLParser('<a x></a><b y></b><c x y></c><d x></d>')
     assert len(parser.css("[x],[y]")) == 5

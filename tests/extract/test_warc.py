@@ -1,4 +1,4 @@
-"""lib/warc.py: the streaming WARC scan, on the real fixture WARCs and on WARCs written here.
+"""lib/extract/warc.py: the streaming WARC scan, on the real fixture WARCs and on WARCs written here.
 
 Counts are checked against warcio's ArchiveIterator (the reference reader) on the same files.
 Positive cases (FAQPage candidates) use WARCs written with warcio's WARCWriter from the real FAQ
@@ -17,8 +17,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import lib.warc as warc
-from lib.warc import WarcRecord, make_needle_finder, normalise_warc_date, scan_warc
+import lib.extract.warc as warc
+from lib.extract.warc import WarcRecord, make_needle_finder, normalise_warc_date, scan_warc
 
 FAQ_PAGES = {  # fixture file -> the URL it was captured from
     "financescout24.de.autokredit.html": "https://www.financescout24.de/kredit/autokredit",

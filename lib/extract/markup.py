@@ -27,7 +27,7 @@ and the five properties the FAQ rules need) and one set of rules reads pairs fro
   property, nested in other Microdata items. A ``QAPage`` or a lone ``Question`` is *not* a
   FAQ page: it yields no pair and is counted as ``qapage_or_question_only``.
 
-Pairs are rendered to plain text (:mod:`lib.html_text`), listed JSON-LD first, then Microdata,
+Pairs are rendered to plain text (:mod:`lib.extract.html_text`), listed JSON-LD first, then Microdata,
 then RDFa, each in document order, and the same (question, answer) found twice on a page, in
 one syntax or in several, is kept once.
 
@@ -52,8 +52,8 @@ from urllib.parse import urljoin as _urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from lib.html_text import html_to_text, node_text, unescape_entities
-from lib.jsonld import load_json_documents
+from lib.extract.html_text import html_to_text, node_text, unescape_entities
+from lib.extract.jsonld import load_json_documents
 
 __all__ = ["FaqPage", "decode_html", "extract_faq_page", "faq_pairs_from_json", "STATS_KEYS", "SYNTAXES"]
 

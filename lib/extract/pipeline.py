@@ -12,10 +12,10 @@ import collections
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
-from lib.clean import clean_pair, origin_of, qa_id
-from lib.langid import LanguageIdentifier, get_identifier
-from lib.markup import extract_faq_page
-from lib.warc import scan_warc
+from lib.extract.clean import clean_pair, origin_of, qa_id
+from lib.extract.langid import LanguageIdentifier, get_identifier
+from lib.extract.markup import extract_faq_page
+from lib.extract.warc import scan_warc
 
 
 @dataclass(frozen=True)

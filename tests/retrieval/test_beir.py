@@ -1,4 +1,4 @@
-"""lib/beir.py and jobs/benchmark.py: the one-pair-per-origin test split and the BEIR/MTEB files."""
+"""lib/retrieval/beir.py and jobs/benchmark.py: the one-pair-per-origin test split and the BEIR/MTEB files."""
 from __future__ import annotations
 
 import collections
@@ -8,7 +8,7 @@ import pytest
 from deltalake import DeltaTable
 
 from jobs.benchmark import BenchmarkJob
-from lib import beir
+from lib.retrieval import beir
 from tests.qa_fixtures import covidqa_pairs, write_qa_pairs_table
 
 

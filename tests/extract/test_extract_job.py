@@ -9,7 +9,7 @@ import pytest
 from deltalake import DeltaTable
 
 from jobs.extract import ExtractJob
-from lib.pipeline import ExtractSettings, extract_from_warc
+from lib.extract.pipeline import ExtractSettings, extract_from_warc
 from tests.warc_fixtures import FAQ_PAGES_DE, OTHER_PAGES, real_pages, write_warc
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ def read(path) -> list[dict]:
 
 
 def expected_pairs(warc_path) -> dict[str, dict]:
-    """The pairs lib/pipeline.py keeps from a WARC, without Spark: the job must write the same."""
+    """The pairs lib/extract/pipeline.py keeps from a WARC, without Spark: the job must write the same."""
     stats: collections.Counter = collections.Counter()
     with open(warc_path, "rb") as fh:
         rows = [row for kind, row in extract_from_warc(str(warc_path), fh, ExtractSettings(), stats)

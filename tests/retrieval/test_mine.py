@@ -1,4 +1,4 @@
-"""jobs/mine.py and udfs/rerank.py: BM25 top-k from Pyserini, rescored by a tiny random-weight BGE-m3.
+"""jobs/mine.py and udfs/retrieval/rerank.py: BM25 top-k from Pyserini, rescored by a tiny random-weight BGE-m3.
 
 The model is built here (no hub): an XLM-R encoder with 2 layers of width 64, a Unigram tokenizer
 trained on the COVID-QA text, and the ColBERT and sparse heads that BGEM3FlagModel loads from
@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 
 from jobs.benchmark import BenchmarkJob
 from jobs.mine import MineJob
-from lib import negatives as neg
+from lib.retrieval import negatives as neg
 from tests.qa_fixtures import covidqa_pairs, write_qa_pairs_table
 from tests.tiny_models import build_tiny_bge_m3
 
@@ -28,7 +28,7 @@ def tiny_m3(tmp_path_factory, shared_data) -> str:
 def test_rerank_scores_pairs_with_flagembedding(tiny_m3, shared_data):
     from FlagEmbedding import BGEM3FlagModel
 
-    from udfs.rerank import RerankSettings, get_scorer, rescore_batch
+    from udfs.retrieval.rerank import RerankSettings, get_scorer, rescore_batch
 
     pairs = covidqa_pairs(shared_data).query("language == 'eng'")
     settings = RerankSettings(model=tiny_m3, batch_size=4)
@@ -97,7 +97,7 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
 
     assert max(len(r["negatives"]) for r in records) > 100
     # Scores are aligned with texts: rescoring a record's pairs gives its stored scores.
-    from udfs.rerank import RerankSettings, get_scorer
+    from udfs.retrieval.rerank import RerankSettings, get_scorer
 
     r = max(records, key=lambda x: len(x["negatives"]))
     scorer = get_scorer(RerankSettings(model=tiny_m3, max_passage_length=128), "cpu")
@@ -116,7 +116,7 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
     assert all(x["neg_scores"] == sorted(x["neg_scores"], reverse=True) for x in top4)
     denoised = [json.loads(x) for x in (out / "denoised" / "eng.jsonl").read_text().splitlines()]
     assert all(0.1 <= x <= 0.9 for d in denoised for x in d["neg_scores"])
-    # (The seeded draw itself is checked in tests/test_negatives.py.)
+    # (The seeded draw itself is checked in tests/retrieval/test_negatives.py.)
     runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
     counters = dict(runs[-1]["counters"])
     assert {"fn_removed_denoised_eng", "fn_removed_margin_eng", "fn_removed_top4_eng"} <= set(counters)

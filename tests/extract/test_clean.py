@@ -1,4 +1,4 @@
-"""lib.clean: the five WebFAQ 2.0 filters, text cleaning, ids, question keys and origins."""
+"""lib.extract.clean: the five WebFAQ 2.0 filters, text cleaning, ids, question keys and origins."""
 import collections
 import csv
 import hashlib
@@ -7,7 +7,7 @@ import random
 import emoji
 import pytest
 
-from lib.clean import (
+from lib.extract.clean import (
     DROP_REASONS,
     clean_answer,
     clean_pair,

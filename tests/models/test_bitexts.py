@@ -1,4 +1,4 @@
-"""lib/bitext.py, udfs/bitext.py and jobs/bitexts.py on real parallel data.
+"""lib/models/bitexts.py, udfs/models/bitexts.py and jobs/bitexts.py on real parallel data.
 
 XQuAD (12 languages, parallel by question id) and Tatoeba (LASER's xxx-eng test sets, parallel by
 line) are arranged as multilingual FAQ pages of one origin. The mining logic is checked with
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import bitext as B
+from lib.models import bitexts as B
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -172,7 +172,7 @@ def test_known_alignment_identical_texts_and_tatoeba(shared_data):
 
 # ---- the real English encoder, where it applies -----------------------------------------------
 def test_minilm_mining_on_xquad_tatoeba_and_english_paraphrases(shared_data, minilm):
-    from udfs.bitext import BitextSettings, encode_for_mining
+    from udfs.models.bitexts import BitextSettings, encode_for_mining
 
     settings = BitextSettings(model=minilm)
     loose = B.MiningSettings(candidate_threshold=0.5, threshold=0.5)
@@ -215,7 +215,7 @@ def test_minilm_mining_on_xquad_tatoeba_and_english_paraphrases(shared_data, min
 def _qa_rows(shared_data) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """qa_pairs rows (one XQuAD origin in eng/deu/spa, 100 ids; a too-big origin; COVID-QA), faq_pages
     rows, and the XQuAD rows with their gold id."""
-    from lib.clean import qa_id
+    from lib.extract.clean import qa_id
     from lib.schemas import QA_PAIRS, columns
     from tests.qa_fixtures import covidqa_pairs
 

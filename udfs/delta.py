@@ -1,0 +1,65 @@
+"""The Delta reads and writes every job shares: read a table, merge new rows on a key, append."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+
+
+def is_delta_table(spark: SparkSession, path: str) -> bool:
+    from delta.tables import DeltaTable
+
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def read_table(spark: SparkSession, path: str) -> DataFrame:
+    """A Delta table; a clear error when it does not exist yet."""
+    if not is_delta_table(spark, path):
+        raise FileNotFoundError(f"no Delta table at {path} (run the stage that writes it first)")
+    return spark.read.format("delta").load(path)
+
+
+def _last_operation_metrics(spark: SparkSession, path: str) -> dict[str, int]:
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
+    metrics = (row and row["operationMetrics"]) or {}
+    return {k: int(v) for k, v in metrics.items() if str(v).lstrip("-").isdigit()}
+
+
+def merge_new_rows(spark: SparkSession, source: DataFrame, path: str, keys: Iterable[str],
+                   partition_by: Iterable[str] = (), update_when: str | None = None) -> dict[str, int]:
+    """Insert the rows of ``source`` whose key is not in the table yet (one atomic Delta commit).
+
+    The first write creates the table (partitioned by ``partition_by``). ``update_when`` is an
+    optional SQL condition over ``t`` (target) and ``s`` (source) under which a matched row is
+    replaced. Returns ``{'inserted': n, 'updated': n}`` from the commit's operation metrics.
+    """
+    from delta.tables import DeltaTable
+
+    keys, partition_by = list(keys), list(partition_by)
+    if not is_delta_table(spark, path):
+        writer = source.write.format("delta").mode("errorifexists")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.save(path)
+        metrics = _last_operation_metrics(spark, path)
+        return {"inserted": metrics.get("numOutputRows", 0), "updated": 0}
+    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
+    if update_when:
+        merge = merge.whenMatchedUpdateAll(condition=update_when)
+    return merge_metrics(merge.whenNotMatchedInsertAll().execute())
+
+
+def merge_metrics(result: DataFrame) -> dict[str, int]:
+    """``{'inserted': n, 'updated': n}`` from the one-row DataFrame a Delta MERGE returns."""
+    row = result.first()
+    values = row.asDict() if row is not None else {}
+    return {"inserted": int(values.get("num_inserted_rows") or 0),
+            "updated": int(values.get("num_updated_rows") or 0)}
+
+
+def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str) -> None:
+    """Append a few driver-side rows (e.g. one ``runs`` row) to a Delta table."""
+    spark.createDataFrame(rows, schema=schema).write.format("delta").mode("append").save(path)

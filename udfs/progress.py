@@ -1,0 +1,46 @@
+"""Counters and progress of a running job: counters summed over task rows, task progress lines."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+
+def sum_counters(df: DataFrame, column: str = "counters") -> dict[str, int]:
+    """Add up a ``map<string,bigint>`` column over all rows (counters written as data by tasks)."""
+    rows = (df.select(F.explode(column).alias("key", "value"))
+              .groupBy("key").agg(F.sum("value").alias("value")).collect())
+    return {r["key"]: int(r["value"]) for r in rows}
+
+
+class ProgressReporter:
+    """Prints ``label: done/total tasks`` of the running stages every few seconds on the driver."""
+
+    def __init__(self, spark: SparkSession, label: str, every_seconds: float = 10.0):
+        self.tracker = spark.sparkContext.statusTracker()
+        self.label, self.every = label, every_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        start = time.monotonic()
+        while not self._stop.wait(self.every):
+            stages = [self.tracker.getStageInfo(s) for s in self.tracker.getActiveStageIds()]
+            stages = [s for s in stages if s is not None]
+            if not stages:
+                continue
+            done = sum(s.numCompletedTasks for s in stages)
+            total = sum(s.numTasks for s in stages)
+            print(f"[{self.label}] {time.monotonic() - start:6.0f}s  tasks {done}/{total} done",
+                  file=sys.stderr, flush=True)
+
+    def __enter__(self) -> "ProgressReporter":
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
