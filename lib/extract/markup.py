@@ -55,7 +55,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from lib.extract.html_text import html_to_text, node_text, unescape_entities
 from lib.extract.jsonld import load_json_documents
 
-__all__ = ["FaqPage", "decode_html", "extract_faq_page", "faq_pairs_from_json", "STATS_KEYS", "SYNTAXES"]
+__all__ = ["FaqPage", "decode_html", "extract_faq_page", "faq_pairs_from_json", "faq_pairs_from_statements",
+           "STATS_KEYS", "STATEMENT_STATS_KEYS", "SYNTAXES"]
 
 SYNTAXES = ("json-ld", "microdata", "rdfa")
 #: Counter keys :func:`extract_faq_page` increments.
@@ -482,6 +483,68 @@ def faq_pairs_from_json(data: Any, base_url: str = "") -> list[tuple[str, str]]:
     _jsonld_value(data, graph)
     pairs, _, _ = _graph_pairs(graph)
     return list(dict.fromkeys(pairs))
+
+
+#: Predicates that give a subject its type in RDF statements (``rdf:type``; ``schema:type`` as
+#: Web Data Commons' older extractions write it).
+TYPE_PREDICATES = frozenset((
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+    "http://schema.org/type",
+    "https://schema.org/type",
+))
+#: Counter keys :func:`faq_pairs_from_statements` increments.
+STATEMENT_STATS_KEYS = (
+    "questions",
+    "questions_outside_faqpage",
+    "questions_without_answer",
+    "main_entities_unresolved",
+    "pairs_duplicate_on_page",
+)
+
+
+def faq_pairs_from_statements(statements: Iterable[tuple[str, str, str, bool]],
+                              stats: collections.Counter | None = None) -> list[tuple[str, str]]:
+    """FAQ pairs of one page's RDF statements (e.g. the quads of one N-Quads graph), by the same
+    rules as the pages (see the module docstring).
+
+    ``statements`` are ``(subject, predicate IRI, object, object_is_node)``: subject and node
+    objects are identifiers (an IRI, or a blank node label such as ``_:b0``), literal objects
+    their lexical value, already unescaped. Types come from ``rdf:type`` statements; literals are
+    rendered as JSON-LD strings are (HTML-unescaped, markup to text, whitespace collapsed).
+
+    Returns the distinct pairs. When ``stats`` is given, :data:`STATEMENT_STATS_KEYS` count the
+    Question entities, those no FAQPage lists as ``mainEntity``, those listed but without an
+    Answer holding text, ``mainEntity`` values that name no entity of the page, and pairs given
+    twice.
+    """
+    graph = _Graph("")
+    ids = graph.ids
+
+    def entity(identifier: str) -> _Entity:
+        found = ids.get(identifier)
+        if found is None:
+            found = ids[identifier] = graph.new()
+        return found
+
+    for subject, predicate, obj, is_node in statements:
+        if predicate in TYPE_PREDICATES:
+            name = _schema_name(obj) if is_node else None
+            if name:
+                entity(subject).types.add(name)
+            continue
+        name = _schema_name(predicate)
+        if name in _FAQ_PROPS:
+            entity(subject).add(name, _Ref(obj) if is_node else obj)
+    pairs, n_questions, n_owned = _graph_pairs(graph)
+    distinct = list(dict.fromkeys(pairs))
+    if stats is not None:
+        unresolved = sum(1 for page in graph.entities if "FAQPage" in page.types
+                         for value in page.props.get("mainEntity", ()) if graph.resolve(value) is None)
+        counts = {"questions": n_questions, "questions_outside_faqpage": n_questions - n_owned,
+                  "questions_without_answer": max(0, n_owned - len(pairs)), "main_entities_unresolved": unresolved,
+                  "pairs_duplicate_on_page": len(pairs) - len(distinct)}
+        stats.update({key: value for key, value in counts.items() if value})
+    return distinct
 
 
 def _jsonld_graph(scripts: Iterable[LexborNode], base: str, stats: collections.Counter | None) -> _Graph:
