@@ -1,23 +1,28 @@
-"""extract: Common Crawl WARC files -> ``faq_pages`` and ``qa_pairs`` Delta tables.
+"""extract: Common Crawl WARC files (or WDC N-Quads, OWI Parquet) -> ``faq_pages`` and ``qa_pairs``.
 
 Reads every WARC record, keeps HTTP 200 HTML responses that contain the bytes ``FAQPage``, parses
 their schema.org FAQPage markup (JSON-LD, Microdata, RDFa), cleans, filters and language-tags the
 question/answer pairs as WebFAQ 2.0 does, drops exact duplicates by id and merges the result into
-the warehouse: a re-run adds nothing, a new crawl adds only what is new.
+the warehouse: a re-run adds nothing, a new crawl adds only what is new. Web Data Commons
+FAQPage N-Quads dumps (WebFAQ v1's input) and Open Web Index Parquet exports (WebFAQ 2.0's) give
+FAQ pages too and take the same steps from there: a pair read from two sources is stored once.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
-from lib.extract.manifest import ManifestError, check_inputs, expand_inputs
+from lib.extract.manifest import ManifestError, check_inputs, expand_sources
+from lib.extract.owi import parquet_inputs_problem
 from lib.extract.pipeline import ExtractSettings
-from lib.schemas import FAQ_PAGES_KEY
+from lib.schemas import FAQ_PAGES_KEY, SOURCES
 from udfs import extract as ex
+from udfs import extract_sources as sources
 from udfs.progress import ProgressReporter
 from udfs.delta import merge_new_rows
 
@@ -26,14 +31,27 @@ EXAMPLES = """examples:
   spark-submit.sh extract --input warc.paths.gz --profile cluster --limit 100
   spark-submit.sh extract --input s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz \\
       --input-base-uri s3://commoncrawl/ --profile cluster
+  spark-submit.sh extract --source wdc-nquads --input FAQPage/part_0.gz --input FAQPage/part_1.gz
+  spark-submit.sh extract --source owi-parquet --input owi-export/        # a folder of .parquet files
+  spark-submit.sh extract --input a.warc.gz --input dump.nq.gz --input b.parquet   # sniffed, one run
 
-A manifest lists WARC paths or URLs one a line (local paths, file://, s3://, s3a://, https://),
+A manifest lists input paths or URLs one a line (local paths, file://, s3://, s3a://, https://),
 like Common Crawl's warc.paths.gz; gzipped manifests work too. Relative entries are joined to
---input-base-uri (or extract.input_base_uri in the profile).
+--input-base-uri (or extract.input_base_uri in the profile). Without --source each local input
+is sniffed (WARC/ARC, N-Quads after gunzip, Parquet); remote inputs and manifest entries go by
+their name (.warc.gz, .nq.gz, .parquet), else they are WARC files.
+
+Where a stored row came from: the source column (warc, wdc-nquads, owi-parquet), and
+warc_filename / warc_record_offset / warc_record_length: the WARC file, byte offset and length;
+the N-Quads dump, first line number and number of lines of the page; the Parquet file and row index.
 
 Counters printed at the end (and stored as a row of the runs table): files, records, responses,
 html_responses, candidates, pages_with_faq, raw_pairs, dropped_<reason>, pairs_kept,
-kept_<language>, duplicates_in_run, pairs_inserted, pages_inserted, unreadable_files/records."""
+kept_<language>, duplicates_in_run, pairs_inserted, pages_inserted, unreadable_files/records;
+N-Quads: nquads_lines, nquads_malformed_lines, nquads_pages, questions, questions_outside_faqpage,
+questions_without_answer, main_entities_unresolved; Parquet: parquet_rows, faq_items; and per
+source: files_<source>, pages_with_faq_<source>, raw_pairs_<source>, pairs_kept_<source>,
+pairs_inserted_<source> (source as warc, wdc_nquads, owi_parquet)."""
 
 
 class ExtractJob(SparkJob):
@@ -42,34 +60,46 @@ class ExtractJob(SparkJob):
     epilog = EXAMPLES
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--input", "-i", action="append", required=True, metavar="MANIFEST_OR_WARC",
-                            help="a manifest of WARC paths/URLs (plain or .gz), a WARC file, or a folder "
-                                 "of WARC files; repeatable")
+        parser.add_argument("--input", "-i", action="append", required=True, metavar="MANIFEST_OR_FILE",
+                            help="a manifest of input paths/URLs (plain or .gz), an input file, or a folder "
+                                 "of them; repeatable")
+        parser.add_argument("--source", choices=SOURCES, default=None,
+                            help="what the inputs are: warc (WARC/ARC files), wdc-nquads (Web Data Commons "
+                                 "N-Quads dumps, plain or gzipped), owi-parquet (Open Web Index Parquet "
+                                 "files). Default: extract.source of the profile, else sniffed per input "
+                                 "(warc where it cannot be told)")
         parser.add_argument("--input-base-uri", default=None,
                             help="prefix for relative manifest entries, e.g. s3://commoncrawl/ "
                                  "(default: extract.input_base_uri of the profile)")
         parser.add_argument("--limit", type=int, default=None, metavar="N",
-                            help="process only the first N WARC files of the input (for a trial run)")
+                            help="process only the first N files of the input (for a trial run)")
         parser.add_argument("--files-per-task", type=int, default=None, metavar="N",
-                            help="WARC files per Spark task (default: extract.files_per_task, 1)")
+                            help="WARC files or N-Quads dumps per Spark task (default: extract.files_per_task, "
+                                 "1); Parquet files are split by Spark's reader")
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
         base = args.input_base_uri or confmod.get(conf, "extract.input_base_uri", None)
+        source = args.source or confmod.get(conf, "extract.source", None)
+        if source is not None and source not in SOURCES:
+            raise UsageError(f"extract.source must be one of {', '.join(SOURCES)}, not {source!r}")
         try:
-            paths = expand_inputs(args.input, base_uri=base)
+            files = expand_sources(args.input, base_uri=base, source=source)
         except ManifestError as exc:
             raise UsageError(str(exc)) from exc
         if args.limit is not None:
             if args.limit < 1:
                 raise UsageError("--limit must be at least 1")
-            paths = paths[: args.limit]
-        if not paths:
-            raise UsageError(f"no WARC files in {', '.join(args.input)}")
-        missing = check_inputs(paths)
+            files = files[: args.limit]
+        if not files:
+            raise UsageError(f"no input files in {', '.join(args.input)}")
+        missing = check_inputs([path for path, _ in files])
         if missing:
             shown = "\n  ".join(missing[:10]) + ("\n  ..." if len(missing) > 10 else "")
             raise UsageError(f"{len(missing)} input file(s) do not exist:\n  {shown}")
-        self.paths = paths
+        problem = parquet_inputs_problem([path for path, fmt in files if fmt == "owi-parquet"])
+        if problem:
+            raise UsageError(problem)
+        self.files = files
 
     def inputs(self, args: argparse.Namespace) -> list[str]:
         return list(args.input)
@@ -78,13 +108,19 @@ class ExtractJob(SparkJob):
         settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
         settings.identifier()  # a missing or broken language-ID model fails here, before any work
         files_per_task = args.files_per_task or int(confmod.get(conf, "extract.files_per_task", 1))
-        self.log(f"run {self.run_id}: {len(self.paths)} WARC file(s), profile {conf['profile']}")
+        kinds = collections.Counter(fmt for _, fmt in self.files)
+        self.log(f"run {self.run_id}: {len(self.files)} input file(s) "
+                 f"({', '.join(f'{n} {fmt}' for fmt, n in sorted(kinds.items()))}), profile {conf['profile']}")
+        problem = sources.remote_parquet_problem(spark, self.files)  # local ones were checked before Spark
+        if problem:
+            raise UsageError(problem)
 
-        output = ex.scan(spark, self.paths, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
+        output = ex.scan(spark, self.files, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
         with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
-            # One pass over the WARC files fills the cache and brings back each file's counters.
-            counters = ex.add_counters(output.where(F.col("kind") == "stats").select("counters").collect())
-        self.log(f"scanned {counters.get('records', 0):,} WARC records, {counters.get('pairs_kept', 0):,} pairs kept")
+            # One pass over the input files fills the cache and brings back each task's counters.
+            stats = output.where(F.col("kind") == "stats").select("source", "counters").collect()
+        counters = sources.scan_counters(stats, self.files)
+        self.log(f"scanned {counters['files']:,} file(s), {counters.get('pairs_kept', 0):,} pairs kept")
 
         pages = ex.faq_pages(output, self.run_id)
         pairs = ex.qa_pairs(output, self.run_id).persist(StorageLevel.MEMORY_AND_DISK)
@@ -92,7 +128,7 @@ class ExtractJob(SparkJob):
 
         pages_path, pairs_path = self.table(conf, "faq_pages"), self.table(conf, "qa_pairs")
         result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
-                                update_when="s.fetch_date > t.fetch_date")
+                                update_when="s.fetch_date > t.fetch_date", evolve_schema=True)
         counters["pages_inserted"], counters["pages_updated"] = result["inserted"], result["updated"]
         self.log(f"faq_pages: {result['inserted']:,} inserted, {result['updated']:,} updated")
         result = ex.merge_qa_pairs(spark, pairs, pairs_path)
@@ -100,6 +136,7 @@ class ExtractJob(SparkJob):
         counters["pairs_already_present"] = counters.get("pairs_kept", 0) - counters["duplicates_in_run"] \
             - result["inserted"]
         counters["pairs_flagged_repeated_question"] = result["flagged"]
+        counters.update(sources.inserted_by_source(spark, pairs_path, self.run_id))
         self.log(f"qa_pairs: {result['inserted']:,} inserted, {result['flagged']:,} flagged as repeated questions")
 
         pairs.unpersist()

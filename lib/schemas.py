@@ -25,10 +25,20 @@ def columns(ddl: str) -> list[str]:
 
 HREFLANG = "array<struct<language:string,url:string>>"
 
-# What the extraction UDF emits per WARC file: page rows, pair rows and one counters row
+# Where pages and pairs are read from (the ``source`` column): Common Crawl WARC files, Web Data
+# Commons N-Quads dumps (WebFAQ v1's input), Open Web Index Parquet exports (WebFAQ 2.0's input).
+# How warc_filename / warc_record_offset / warc_record_length locate a row in each:
+#   warc         the WARC file, the record's byte offset and length
+#   wdc-nquads   the dump file, the page's first line number (1-based) and its number of lines
+#   owi-parquet  the Parquet file, the row's index in the file (0-based), null
+# Rows written before the column existed have a null source (they came from WARC files).
+SOURCES = ("warc", "wdc-nquads", "owi-parquet")
+
+# What the extraction UDF emits per input file: page rows, pair rows and one counters row
 # (``kind`` = 'page' | 'pair' | 'stats'), so counters travel as data and survive task retries.
 EXTRACT_OUTPUT = f"""
 kind string,
+source string,
 url string,
 origin string,
 title string,
@@ -47,7 +57,8 @@ answer string,
 counters map<string,bigint>
 """
 
-# One row per FAQ page (a page whose markup gave at least one question/answer pair).
+# One row per FAQ page (a page whose markup gave at least one question/answer pair); ``source``
+# is where the stored row was read from.
 FAQ_PAGES = f"""
 url string,
 origin string,
@@ -59,11 +70,14 @@ warc_filename string,
 warc_record_offset bigint,
 warc_record_length bigint,
 fetch_date timestamp,
-run_id string
+run_id string,
+source string
 """
 FAQ_PAGES_KEY = ("url",)
 
 # One row per cleaned, language-tagged, globally deduplicated QA pair; partitioned by language.
+# ``source`` is where the pair was first read from: a pair later found in another source is not
+# stored again.
 QA_PAIRS = """
 id string,
 origin string,
@@ -79,7 +93,8 @@ warc_filename string,
 warc_record_offset bigint,
 warc_record_length bigint,
 fetch_date timestamp,
-run_id string
+run_id string,
+source string
 """
 QA_PAIRS_KEY = ("id",)
 QA_PAIRS_PARTITION = ("language",)

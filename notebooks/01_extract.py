@@ -1,7 +1,8 @@
 # Databricks notebook source
 # MAGIC %md
 # MAGIC # webfaq-spark: extract
-# MAGIC Common Crawl WARC files -> `faq_pages` and `qa_pairs` Delta tables (partitioned by language).
+# MAGIC Common Crawl WARC files (or Web Data Commons N-Quads, Open Web Index Parquet) -> `faq_pages` and
+# MAGIC `qa_pairs` Delta tables (partitioned by language).
 # MAGIC The notebook only reads its widgets and calls the same job `spark-submit.sh extract` runs;
 # MAGIC the logic lives in the installed package (jobs/, lib/, udfs/). Re-running adds nothing twice.
 
@@ -12,6 +13,7 @@
 # COMMAND ----------
 
 dbutils.widgets.text("input", "s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz", "Manifest or WARC path")
+dbutils.widgets.dropdown("source", "", ["", "warc", "wdc-nquads", "owi-parquet"], "Input format (empty = sniffed)")
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
 dbutils.widgets.text("limit", "", "First N WARC files (empty = all)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
@@ -20,7 +22,7 @@ dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 from jobs.extract import ExtractJob
 
-ExtractJob.run_notebook(dbutils, options=('input', 'limit'))
+ExtractJob.run_notebook(dbutils, options=('input', 'source', 'limit'))
 
 # COMMAND ----------
 

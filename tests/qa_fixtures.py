@@ -36,6 +36,7 @@ def covidqa_pairs(shared_data: Path) -> pd.DataFrame:
         "warc_record_length": None,
         "fetch_date": pd.to_datetime(raw.last_update, format="%Y/%m/%d", utc=True),
         "run_id": "covidqa",
+        "source": None,  # none of the extract sources: a scrape published as a table
     })
     rows = rows.drop_duplicates("id").reset_index(drop=True)
     return rows[columns(QA_PAIRS)]

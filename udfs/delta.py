@@ -28,12 +28,15 @@ def _last_operation_metrics(spark: SparkSession, path: str) -> dict[str, int]:
 
 
 def merge_new_rows(spark: SparkSession, source: DataFrame, path: str, keys: Iterable[str],
-                   partition_by: Iterable[str] = (), update_when: str | None = None) -> dict[str, int]:
+                   partition_by: Iterable[str] = (), update_when: str | None = None,
+                   evolve_schema: bool = False) -> dict[str, int]:
     """Insert the rows of ``source`` whose key is not in the table yet (one atomic Delta commit).
 
     The first write creates the table (partitioned by ``partition_by``). ``update_when`` is an
     optional SQL condition over ``t`` (target) and ``s`` (source) under which a matched row is
-    replaced. Returns ``{'inserted': n, 'updated': n}`` from the commit's operation metrics.
+    replaced. With ``evolve_schema``, columns of ``source`` the table lacks are added in the same
+    commit (stored rows read null there): a table written by an older version keeps taking merges.
+    Returns ``{'inserted': n, 'updated': n}`` from the commit's operation metrics.
     """
     from delta.tables import DeltaTable
 
@@ -47,6 +50,8 @@ def merge_new_rows(spark: SparkSession, source: DataFrame, path: str, keys: Iter
         return {"inserted": metrics.get("numOutputRows", 0), "updated": 0}
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     merge = DeltaTable.forPath(spark, path).alias("t").merge(source.alias("s"), condition)
+    if evolve_schema:
+        merge = merge.withSchemaEvolution()
     if update_when:
         merge = merge.whenMatchedUpdateAll(condition=update_when)
     return merge_metrics(merge.whenNotMatchedInsertAll().execute())

@@ -1,9 +1,10 @@
-"""Spark side of the extraction: WARC files in, page/pair/counter rows out, and the Delta writes.
+"""Spark side of the extraction: input files in, page/pair/counter rows out, and the Delta writes.
 
-``extract_warc_files`` is a ``mapInPandas`` function over a DataFrame of WARC paths (one file per
-task, as Common Crawl jobs do). A file that cannot be opened or read to the end is counted, never
-fatal: the rows of its good records are kept. Counters leave each task as one ``stats`` row, so a
-retried task cannot count twice (its first attempt's rows are discarded with it).
+``extract_files`` is a ``mapInPandas`` function over a DataFrame of WARC files and N-Quads dumps
+(one file per task, as Common Crawl jobs do); Open Web Index Parquet files are read by Spark's
+Parquet reader (``udfs/extract_sources.py``). A file that cannot be opened or read to the end is
+counted, never fatal: the rows of its good records are kept. Counters leave each task as one
+``stats`` row, so a retried task cannot count twice (its first attempt's rows are discarded with it).
 """
 from __future__ import annotations
 
@@ -18,61 +19,69 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lib.extract.manifest import open_uri
-from lib.extract.pipeline import ExtractSettings, extract_from_warc
+from lib.extract.pipeline import ExtractSettings, extract_from_nquads, extract_from_warc
 from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
 OUTPUT_COLUMNS = columns(EXTRACT_OUTPUT)
 ROWS_PER_BATCH = 2000
+#: The per-file pipeline of each streamed source.
+STREAMED = {"warc": extract_from_warc, "wdc-nquads": extract_from_nquads}
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
+def frame(rows: list[dict]) -> pd.DataFrame:
     # object columns keep a missing value as None (not NaN), which Arrow reads as null in any type
     return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in OUTPUT_COLUMNS})
 
 
-def extract_warc_files(settings: ExtractSettings):
-    """The ``mapInPandas`` function: batches of ``warc_path`` rows -> ``EXTRACT_OUTPUT`` rows."""
+def extract_files(settings: ExtractSettings):
+    """The ``mapInPandas`` function: batches of ``(path, source)`` rows -> ``EXTRACT_OUTPUT`` rows."""
     settings_dict = asdict(settings)
 
     def run(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         local_settings = ExtractSettings(**settings_dict)
         for batch in batches:
-            for path in batch["warc_path"]:
+            for path, source in zip(batch["path"], batch["source"]):
                 stats: collections.Counter = collections.Counter(files=1)
                 rows: list[dict] = []
                 try:
                     with open_uri(path) as stream:
-                        for kind, row in extract_from_warc(path, stream, local_settings, stats):
+                        for kind, row in STREAMED[source](path, stream, local_settings, stats):
                             row["kind"] = kind
                             rows.append(row)
                             if len(rows) >= ROWS_PER_BATCH:
-                                yield _frame(rows)
+                                yield frame(rows)
                                 rows = []
                 except Exception as exc:  # noqa: BLE001 - a bad file is counted, not fatal
                     stats["unreadable_files"] += 1
                     print(f"[extract] {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     traceback.print_exc(limit=3, file=sys.stderr)
-                rows.append({"kind": "stats", "warc_filename": path,
+                rows.append({"kind": "stats", "source": source, "warc_filename": path,
                              "counters": {k: int(v) for k, v in stats.items()}})
-                yield _frame(rows)
+                yield frame(rows)
 
     return run
 
 
-def scan(spark: SparkSession, paths: list[str], settings: ExtractSettings, files_per_task: int = 1) -> DataFrame:
-    """The extraction output of ``paths`` (lazy): one task per ``files_per_task`` WARC files."""
-    slices = max(1, -(-len(paths) // max(1, files_per_task)))
-    rdd = spark.sparkContext.parallelize([(p,) for p in paths], numSlices=slices)
-    return spark.createDataFrame(rdd, "warc_path string").mapInPandas(
-        extract_warc_files(settings), schema=EXTRACT_OUTPUT)
+def scan(spark: SparkSession, inputs: list[tuple[str, str]], settings: ExtractSettings,
+         files_per_task: int = 1) -> DataFrame:
+    """The extraction output of ``inputs`` (``(path, source)``, lazy): one task per
+    ``files_per_task`` WARC files or N-Quads dumps; Parquet files as Spark's reader splits them."""
+    from udfs.extract_sources import scan_owi
 
-
-def add_counters(rows) -> dict[str, int]:
-    """The sum of the per-file ``counters`` maps (one small row per WARC file)."""
-    total: collections.Counter = collections.Counter()
-    for row in rows:
-        total.update(row["counters"] or {})
-    return dict(total)
+    streamed = [(path, source) for path, source in inputs if source in STREAMED]
+    parquet = [path for path, source in inputs if source == "owi-parquet"]
+    parts = []
+    if streamed:
+        slices = max(1, -(-len(streamed) // max(1, files_per_task)))
+        rdd = spark.sparkContext.parallelize(streamed, numSlices=slices)
+        parts.append(spark.createDataFrame(rdd, "path string, source string").mapInPandas(
+            extract_files(settings), schema=EXTRACT_OUTPUT))
+    if parquet:
+        parts.append(scan_owi(spark, parquet, settings))
+    output = parts[0]
+    for part in parts[1:]:
+        output = output.unionByName(part)
+    return output
 
 
 def _one_row_per(output: DataFrame, kind: str, key: str, fetch_date, run_id: str) -> DataFrame:
@@ -131,14 +140,14 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     stored = table.toDF()
     fresh = pairs.join(stored.select("id"), "id", "left_anti")
     neighbours = stored.join(F.broadcast(fresh.select("origin").distinct()), "origin")
-    candidates = _flag_repeated(
+    candidates = _flag_repeated(  # (a table from before a column was added lacks it: null there)
         neighbours.withColumn("_stored_flag", F.col("duplicate_question"))
-        .unionByName(fresh.withColumn("_stored_flag", F.lit(None).cast("boolean"))))
+        .unionByName(fresh.withColumn("_stored_flag", F.lit(None).cast("boolean")), allowMissingColumns=True))
     source = candidates.where(F.col("_stored_flag").isNull()
                               | (F.col("_stored_flag") != F.col("duplicate_question"))).persist()
     new_flagged = source.where(F.col("_stored_flag").isNull() & F.col("duplicate_question")).count()
     metrics = merge_metrics(
-        table.alias("t").merge(source.alias("s"), "t.id = s.id")
+        table.alias("t").merge(source.alias("s"), "t.id = s.id").withSchemaEvolution()  # adds new columns
         .whenMatchedUpdate(set={"duplicate_question": "s.duplicate_question"})
         .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns(QA_PAIRS)})
         .execute())

@@ -243,7 +243,7 @@ def _qa_rows(shared_data) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     covid = covidqa_pairs(shared_data)
     full = pd.concat([qa.assign(language_confidence=1.0, title=None, description=None, duplicate_question=False,
                                 warc_filename=None, warc_record_offset=None, warc_record_length=None,
-                                fetch_date=pd.Timestamp("2026-01-01", tz="UTC"), run_id="test"),
+                                fetch_date=pd.Timestamp("2026-01-01", tz="UTC"), run_id="test", source=None),
                       covid], ignore_index=True).drop_duplicates("id")
     # hreflang: English pages name their German versions (one direction only); Spanish pages are unlinked
     arts = sorted({data["eng"][qid][2] for qid in ids[:100]})
@@ -262,7 +262,7 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
     spark.createDataFrame(qa_full, schema=QA_PAIRS).write.format("delta").partitionBy("language").save(
         str(warehouse / "qa_pairs"))
     page_rows = pages.assign(title=None, description=None, num_pairs=1, warc_filename=None, warc_record_offset=None,
-                             warc_record_length=None, fetch_date=None, run_id="test")[columns(FAQ_PAGES)]
+                             warc_record_length=None, fetch_date=None, run_id="test", source=None)[columns(FAQ_PAGES)]
     spark.createDataFrame(page_rows, schema=FAQ_PAGES).write.format("delta").save(str(warehouse / "faq_pages"))
     # QA similarity from an annotate run: 10 Spanish pairs are below 0.5 and must not be mined
     low = set(xq[(xq.language == "spa") & (xq.origin == "https://xquad.example.org")].id[:10])
@@ -346,7 +346,7 @@ def test_hreflang_alternates_both_directions_or_none_without_faq_pages(spark, wa
                                         {"language": "en", "url": "https://a.example/en/faq"}]},
                           {"url": "https://a.example/fr/faq", "origin": "https://a.example", "hreflang": None}])
     pages = pages.assign(title=None, description=None, num_pairs=1, warc_filename=None, warc_record_offset=None,
-                         warc_record_length=None, fetch_date=None, run_id="t")[columns(FAQ_PAGES)]
+                         warc_record_length=None, fetch_date=None, run_id="t", source=None)[columns(FAQ_PAGES)]
     spark.createDataFrame(pages, schema=FAQ_PAGES).write.format("delta").save(str(warehouse / "faq_pages"))
     got = {r["url"]: sorted(r["alternates"]) for r in BitextsJob().alternates(spark, conf, {}).collect()}
     assert got == {"https://a.example/en/faq": ["https://a.example/de/faq"],
