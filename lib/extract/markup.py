@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import codecs
 import collections
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -56,7 +57,7 @@ from lib.extract.html_text import html_to_text, node_text, unescape_entities
 from lib.extract.jsonld import load_json_documents
 
 __all__ = ["FaqPage", "decode_html", "extract_faq_page", "faq_pairs_from_json", "faq_pairs_from_statements",
-           "STATS_KEYS", "STATEMENT_STATS_KEYS", "SYNTAXES"]
+           "statement_property", "STATS_KEYS", "STATEMENT_STATS_KEYS", "SYNTAXES"]
 
 SYNTAXES = ("json-ld", "microdata", "rdfa")
 #: Counter keys :func:`extract_faq_page` increments.
@@ -502,6 +503,17 @@ STATEMENT_STATS_KEYS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def statement_property(predicate: str) -> str | None:
+    """What a statement's predicate IRI means to the FAQ rules: ``"@type"`` for a type
+    predicate, the FAQ property it names (``mainEntity``, ``name``, ``text``, ``acceptedAnswer``,
+    ``suggestedAnswer``), else None (the statement can be skipped)."""
+    if predicate in TYPE_PREDICATES:
+        return "@type"
+    name = _schema_name(predicate)
+    return name if name in _FAQ_PROPS else None
+
+
 def faq_pairs_from_statements(statements: Iterable[tuple[str, str, str, bool]],
                               stats: collections.Counter | None = None) -> list[tuple[str, str]]:
     """FAQ pairs of one page's RDF statements (e.g. the quads of one N-Quads graph), by the same
@@ -511,6 +523,7 @@ def faq_pairs_from_statements(statements: Iterable[tuple[str, str, str, bool]],
     objects are identifiers (an IRI, or a blank node label such as ``_:b0``), literal objects
     their lexical value, already unescaped. Types come from ``rdf:type`` statements; literals are
     rendered as JSON-LD strings are (HTML-unescaped, markup to text, whitespace collapsed).
+    Statements whose predicate :func:`statement_property` does not know are skipped.
 
     Returns the distinct pairs. When ``stats`` is given, :data:`STATEMENT_STATS_KEYS` count the
     Question entities, those no FAQPage lists as ``mainEntity``, those listed but without an
@@ -527,13 +540,14 @@ def faq_pairs_from_statements(statements: Iterable[tuple[str, str, str, bool]],
         return found
 
     for subject, predicate, obj, is_node in statements:
-        if predicate in TYPE_PREDICATES:
-            name = _schema_name(obj) if is_node else None
-            if name:
-                entity(subject).types.add(name)
+        name = statement_property(predicate)
+        if name is None:
             continue
-        name = _schema_name(predicate)
-        if name in _FAQ_PROPS:
+        if name == "@type":
+            type_name = _schema_name(obj) if is_node else None
+            if type_name:
+                entity(subject).types.add(type_name)
+        else:
             entity(subject).add(name, _Ref(obj) if is_node else obj)
     pairs, n_questions, n_owned = _graph_pairs(graph)
     distinct = list(dict.fromkeys(pairs))

@@ -39,7 +39,7 @@ from typing import BinaryIO, Iterator
 from isal import isal_zlib
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, RdfFormat, parse
 
-from lib.extract.markup import faq_pairs_from_statements
+from lib.extract.markup import faq_pairs_from_statements, statement_property
 
 __all__ = ["NQuadsPage", "read_faq_pages", "statements_of", "STATS_KEYS"]
 
@@ -136,8 +136,12 @@ def _node_id(term) -> str:
 
 def statements_of(quads) -> Iterator[tuple[str, str, str, bool]]:
     """``(subject, predicate, object, object_is_node)`` of pyoxigraph quads (or triples), as
-    :func:`lib.extract.markup.faq_pairs_from_statements` takes them; RDF-star statements skipped."""
+    :func:`lib.extract.markup.faq_pairs_from_statements` takes them; statements the FAQ rules do
+    not read (:func:`~lib.extract.markup.statement_property`) and RDF-star statements skipped."""
     for quad in quads:
+        predicate = quad.predicate.value
+        if statement_property(predicate) is None:
+            continue
         subject, obj = quad.subject, quad.object
         kind = type(obj)
         if kind is Literal:
@@ -147,7 +151,7 @@ def statements_of(quads) -> Iterator[tuple[str, str, str, bool]]:
         else:
             continue
         if type(subject) is NamedNode or type(subject) is BlankNode:
-            yield _node_id(subject), quad.predicate.value, value, is_node
+            yield _node_id(subject), predicate, value, is_node
 
 
 def _parse(data: bytes) -> list:
