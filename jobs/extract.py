@@ -37,9 +37,10 @@ EXAMPLES = """examples:
 
 A manifest lists input paths or URLs one a line (local paths, file://, s3://, s3a://, https://),
 like Common Crawl's warc.paths.gz; gzipped manifests work too. Relative entries are joined to
---input-base-uri (or extract.input_base_uri in the profile). Without --source each local input
-is sniffed (WARC/ARC, N-Quads after gunzip, Parquet); remote inputs and manifest entries go by
-their name (.warc.gz, .nq.gz, .parquet), else they are WARC files.
+--input-base-uri (or extract.input_base_uri in the profile). Without --source an input is
+sniffed (WARC/ARC, N-Quads after gunzip, Parquet; remote ones whose name does not tell, by their
+first bytes) and manifest entries go by their name (.warc.gz, .nq.gz, .parquet), else they are
+WARC files.
 
 Where a stored row came from: the source column (warc, wdc-nquads, owi-parquet), and
 warc_filename / warc_record_offset / warc_record_length: the WARC file, byte offset and length;

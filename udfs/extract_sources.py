@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lib.extract.owi import REQUIRED_COLUMNS, missing_columns, schema_problem
+from lib.extract.owi import REQUIRED_COLUMNS, is_local, missing_columns, schema_problem
 from lib.extract.pipeline import ExtractSettings, extract_from_owi_rows
 from lib.schemas import EXTRACT_OUTPUT, SOURCES
 
@@ -48,8 +48,7 @@ def remote_parquet_problem(spark: SparkSession, inputs: list[tuple[str, str]]) -
     """A one-line message when Spark's view of the remote OWI Parquet inputs' schema lacks a
     column, else None (local ones are checked before Spark starts:
     ``lib.extract.owi.parquet_inputs_problem``)."""
-    files = [path for path, fmt in inputs if fmt == "owi-parquet" and "://" in path
-             and not path.startswith("file://")]
+    files = [path for path, fmt in inputs if fmt == "owi-parquet" and not is_local(path)]
     if not files:
         return None
     schema = spark.read.parquet(*files).schema
@@ -60,11 +59,11 @@ def remote_parquet_problem(spark: SparkSession, inputs: list[tuple[str, str]]) -
 def _path_key(path: str) -> str:
     """A file path as Spark's ``_metadata.file_path`` and the user may write it, made comparable."""
     path = urllib.parse.unquote(path)
+    if not is_local(path):
+        return path
     if path.startswith("file:"):
         path = urllib.parse.urlsplit(path).path
-    if "://" not in path:
-        path = os.path.abspath(path)
-    return path
+    return os.path.abspath(path)
 
 
 def extract_owi_batches(settings: ExtractSettings, given_paths: dict[str, str]):

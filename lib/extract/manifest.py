@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gzip
 import os
-import zlib
 import urllib.parse
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 

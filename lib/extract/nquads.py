@@ -182,17 +182,15 @@ def _parse_lines(lines: list[bytes], stats: collections.Counter) -> list:
     return named
 
 
-
 def read_faq_pages(stream: BinaryIO, stats: collections.Counter) -> Iterator[NQuadsPage]:
     """Stream an N-Quads dump (plain or gzipped) and yield one :class:`NQuadsPage` per page
     with at least one FAQ pair. Counters (:data:`STATS_KEYS` and those of
     :func:`lib.extract.markup.faq_pairs_from_statements`) are added to ``stats``."""
     group: list[bytes] = []
     group_term: bytes | None = None
-    group_start = 0
-    number = 0
+    group_start = group_end = number = 0
 
-    def page(lines: list[bytes], first: int) -> NQuadsPage | None:
+    def page(lines: list[bytes], first: int, last: int) -> NQuadsPage | None:
         quads = _parse_lines(lines, stats)
         if not quads:
             return None
@@ -201,23 +199,25 @@ def read_faq_pages(stream: BinaryIO, stats: collections.Counter) -> Iterator[NQu
         if not pairs:
             return None
         stats["pages_with_faq"] += 1
-        return NQuadsPage(url=quads[0].graph_name.value, first_line=first, num_lines=len(lines), pairs=pairs)
+        return NQuadsPage(url=quads[0].graph_name.value, first_line=first, num_lines=last - first + 1, pairs=pairs)
 
-    for line in _lines(stream, stats):
-        number += 1
-        line = line.strip()
-        if not line or line.startswith(b"#"):
-            continue
-        term = _graph_term(line)
-        if term is None:  # not a quad with a graph: a triple, or malformed
-            _parse_lines([line], stats)
-            continue
-        if term != group_term:
-            if group and (found := page(group, group_start)) is not None:
-                yield found
-            group, group_term, group_start = [], term, number
-        group.append(line)
-    if group and (found := page(group, group_start)) is not None:
-        yield found
-    stats["nquads_lines"] += number
-
+    try:
+        for line in _lines(stream, stats):
+            number += 1
+            line = line.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            term = _graph_term(line)
+            if term is None:  # not a quad with a graph: a triple, or malformed
+                _parse_lines([line], stats)
+                continue
+            if term != group_term:
+                if group and (found := page(group, group_start, group_end)) is not None:
+                    yield found
+                group, group_term, group_start = [], term, number
+            group.append(line)
+            group_end = number
+        if group and (found := page(group, group_start, group_end)) is not None:
+            yield found
+    finally:
+        stats["nquads_lines"] += number

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import urllib.parse
 from typing import Any, Iterable, Mapping
 
 from lib.extract.clean import origin_of
 from lib.extract.html_text import html_to_text, unescape_entities
 
 __all__ = ["REQUIRED_COLUMNS", "FAQ_ITEM_FIELDS", "STATS_KEYS", "missing_columns", "arrow_schema_fields",
-           "schema_problem", "parquet_inputs_problem", "owi_origin", "owi_page"]
+           "schema_problem", "is_local", "parquet_inputs_problem", "owi_origin", "owi_page"]
 
 #: Columns an OWI file must have (``faq``: a list of structs with :data:`FAQ_ITEM_FIELDS`).
 REQUIRED_COLUMNS = ("url", "url_scheme", "url_subdomain", "url_domain", "url_suffix", "title",
@@ -79,6 +80,11 @@ def schema_problem(path: str, missing: list[str]) -> str | None:
             f"(needed: {', '.join(REQUIRED_COLUMNS)}; faq items with {', '.join(FAQ_ITEM_FIELDS)})")
 
 
+def is_local(path: str) -> bool:
+    """True for a plain path or a ``file:`` URI (what the driver can read before Spark starts)."""
+    return urllib.parse.urlsplit(path).scheme in ("", "file")
+
+
 def parquet_inputs_problem(paths: Iterable[str]) -> str | None:
     """The first problem with OWI Parquet inputs that shows before Spark starts, else None:
     an ``http(s)://`` input (Spark's Parquet reader has no such file system), or a local file
@@ -90,11 +96,11 @@ def parquet_inputs_problem(paths: Iterable[str]) -> str | None:
     for path in paths:
         if path.startswith(("http://", "https://")):
             return (f"{path}: Parquet files are read by Spark's Parquet reader, which has no http(s) "
-                    "file system; copy them to a folder, s3a:// or dbfs:/ first")
-        if "://" in path and not path.startswith("file://"):
+                    "file system; copy them to a folder or to s3a:// first")
+        if not is_local(path):
             continue
         try:
-            schema = pq.read_schema(path[len("file://"):] if path.startswith("file://") else path)
+            schema = pq.read_schema(urllib.parse.urlsplit(path).path if path.startswith("file:") else path)
         except (OSError, pa.ArrowException) as exc:
             return f"{path} is not a readable Parquet file: {exc}"
         problem = schema_problem(path, missing_columns(arrow_schema_fields(schema)))

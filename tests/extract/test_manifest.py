@@ -119,3 +119,24 @@ def test_folder_lists_warc_and_arc_files_sorted_and_binary_is_no_manifest(tmp_pa
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
     with pytest.raises(ManifestError, match="neither a WARC file nor a text manifest"):
         expand_inputs([str(binary)])
+
+
+def test_remote_inputs_whose_name_does_not_tell_are_sniffed(tmp_path, shared_data):
+    """Over HTTP: a WDC dump named like WDC's parts (part_0.gz) and a manifest listing it."""
+    import shutil
+
+    from lib.extract.manifest import expand_sources
+
+    shutil.copy(shared_data / "webfaq-wdc-nquads" / "FAQPage_sample.txt.gz", tmp_path / "part_0.gz")
+    (tmp_path / "dumps.txt").write_text("part_0.gz\nowi/x.parquet\n")
+    server, base = _serve(tmp_path)
+    try:
+        assert expand_sources([f"{base}/part_0.gz"]) == [(f"{base}/part_0.gz", "wdc-nquads")]
+        assert expand_sources([f"{base}/dumps.txt"], base_uri=base + "/") == [
+            (f"{base}/part_0.gz", "warc"), (f"{base}/owi/x.parquet", "owi-parquet")]
+        assert expand_sources([f"{base}/dumps.txt"], base_uri=base + "/", source="wdc-nquads")[0] == \
+            (f"{base}/part_0.gz", "wdc-nquads")
+        with pytest.raises(ManifestError, match="is a wdc-nquads file, not owi-parquet"):
+            expand_sources([f"{base}/part_0.gz"], source="owi-parquet")
+    finally:
+        server.shutdown()

@@ -103,7 +103,7 @@ def test_schema_is_checked_before_anything_is_read(covid_rows, tmp_path):
     bad = write_owi_parquet(tmp_path / "no_answer.parquet", rows, schema=no_answer)
     assert "lacks column(s) faq.answer" in parquet_inputs_problem([str(bad)])
     assert "no http(s) file system" in parquet_inputs_problem(["https://example.org/x.parquet"])
-    assert parquet_inputs_problem(["s3a://bucket/x.parquet"]) is None  # Spark checks those
+    assert parquet_inputs_problem(["s3a://bucket/x.parquet", "dbfs:/owi/x.parquet"]) is None  # Spark checks those
     text = tmp_path / "x.parquet"
     text.write_text("not parquet")
     assert "not a readable Parquet file" in parquet_inputs_problem([str(text)])
