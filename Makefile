@@ -7,7 +7,7 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
-UV      = $(VENV)/bin/uv
+UV      = .venv-tools/bin/uv
 SHARED ?= ../shared/data
 SAMPLE  = build/sample/sample.warc.gz
 PYVER   = py311
@@ -26,11 +26,16 @@ COMPILE = pip compile --python-version 3.11 --quiet $(if $(filter all,$(UPGRADE)
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the lock files are for Python 3.11: run make PYTHON=/path/to/python3.11")'
 
+# uv, which resolves and installs the locks, in a venv of its own (from its own hashed lock).
+$(UV): $(TOOLS_LOCK) | check-python
+	rm -rf .venv-tools
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install -q --require-hashes -r $(TOOLS_LOCK)
+
 # A lock change rebuilds the venv from nothing, so that it holds exactly the lock.
-$(VENV)/.installed: $(LOCK) $(TOOLS_LOCK) $(BUILD_CONSTRAINTS) setup.py | check-python
+$(VENV)/.installed: $(LOCK) $(BUILD_CONSTRAINTS) setup.py $(UV)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --require-hashes -r $(TOOLS_LOCK)
 	$(UV) pip install -q --python $(PY) $(UV_INSTALL) -r $(LOCK)
 	$(UV) pip install -q --python $(PY) --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
@@ -39,7 +44,7 @@ $(VENV)/.installed: $(LOCK) $(TOOLS_LOCK) $(BUILD_CONSTRAINTS) setup.py | check-
 setup: $(VENV)/.installed
 
 # Airflow in its own venv (its pins clash with the ML stack), for the DAG import test.
-.venv-airflow/.installed: $(AIRFLOW_LOCK) $(VENV)/.installed
+.venv-airflow/.installed: $(AIRFLOW_LOCK) $(UV)
 	rm -rf .venv-airflow
 	$(PYTHON) -m venv .venv-airflow
 	$(UV) pip install -q --python .venv-airflow/bin/python $(UV_INSTALL) -r $(AIRFLOW_LOCK)
@@ -59,7 +64,7 @@ test: $(VENV)/.installed .venv-airflow/.installed
 
 # Re-resolve every lock file after a change to setup.py or requirements/*.in (see COMPILE for UPGRADE).
 # Then `make test` on the new lock, on a fresh clone, before committing it (README: Dependencies).
-lock: $(VENV)/.installed
+lock: $(UV)
 	$(UV) $(COMPILE) --generate-hashes requirements/tools.in -o $(TOOLS_LOCK)
 	$(UV) $(COMPILE) requirements/build-constraints.in -o $(BUILD_CONSTRAINTS)
 	$(UV) $(COMPILE) --generate-hashes setup.py --all-extras -o $(LOCK)
@@ -67,7 +72,7 @@ lock: $(VENV)/.installed
 	rm -rf webfaq_spark.egg-info
 
 # Drift watch: the newest versions setup.py allows, without the lock, in a venv of its own.
-test-latest: $(VENV)/.installed
+test-latest: $(UV)
 	rm -rf .venv-latest
 	$(PYTHON) -m venv .venv-latest
 	$(UV) pip install -q --python .venv-latest/bin/python --upgrade -e ".[dev,models,retrieval,s3]"
