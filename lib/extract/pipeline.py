@@ -12,9 +12,9 @@ import collections
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
-from lib.extract.clean import clean_pair, origin_of, qa_id
+from lib.extract.clean import clean_pair, normalize_text, origin_of, qa_id
 from lib.extract.langid import LanguageIdentifier, get_identifier
-from lib.extract.markup import extract_faq_page
+from lib.extract.markup import FaqPage, extract_faq_page
 from lib.extract.warc import scan_warc
 
 
@@ -54,12 +54,23 @@ class ExtractSettings:
                               cache_size=self.langid_cache_size)
 
 
+def _normalize_page(page: FaqPage, stats: collections.Counter) -> None:
+    """The page's stored strings without control or invisible characters (one line each)."""
+    page.url = normalize_text(page.url, False, stats)
+    page.title = normalize_text(page.title, False, stats) or None
+    page.description = normalize_text(page.description, False, stats) or None
+    page.hreflang = [(normalize_text(code, False, stats), normalize_text(url, False, stats))
+                     for code, url in page.hreflang]
+
+
 def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSettings,
                       stats: collections.Counter) -> Iterator[tuple[str, dict]]:
     """Yield ``('pair', row)`` for every kept QA pair and ``('page', row)`` for every FAQ page.
 
     Counters (besides the WARC and markup ones): ``raw_pairs``, ``dropped_<reason>`` for each
-    filter, ``dropped_language_unidentified``, ``pairs_kept`` and ``kept_<iso639-3>``.
+    filter, ``dropped_language_unidentified``, ``pairs_kept``, ``kept_<iso639-3>``, and
+    ``text_control_chars``, ``text_invisible_chars``, ``text_fields_normalised`` for what was
+    removed from stored strings (lib/extract/clean.py, step 0).
     """
     identifier = settings.identifier()
     for record in scan_warc(stream, stats, needle=settings.needle,
@@ -68,6 +79,7 @@ def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSet
                                 stats=stats, max_html_chars=settings.max_html_chars)
         if not page.pairs:
             continue
+        _normalize_page(page, stats)
         source = {
             "url": page.url,
             "origin": origin_of(page.url),
@@ -81,7 +93,7 @@ def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSet
         cleaned = []
         for question, answer in page.pairs:
             stats["raw_pairs"] += 1
-            result = clean_pair(question, answer)
+            result = clean_pair(question, answer, stats)
             if isinstance(result, str):
                 stats[f"dropped_{result}"] += 1
             else:
