@@ -22,6 +22,10 @@ class UsageError(Exception):
     """Bad input or option found before the job started: exit 2, nothing written."""
 
 
+class RunFailed(Exception):
+    """The run could not do its work (e.g. it read nothing): exit 1 with this one-line message."""
+
+
 class SparkJob:
     name = "job"
     description = ""
@@ -30,6 +34,10 @@ class SparkJob:
     def __init__(self) -> None:
         self.run_id = uuid.uuid4().hex
         self.started_at = datetime.now(timezone.utc)
+        #: Counters so far and the inputs that could not be read ({'input', 'reason'} dicts): a
+        #: stage fills them as it goes, so that a failed run's ``runs`` row has them too.
+        self.counters: dict = {}
+        self.unreadable_inputs: list[dict[str, str]] = []
 
     # -- hooks -------------------------------------------------------------------------------
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -95,6 +103,8 @@ class SparkJob:
             return 2
         from udfs.session import get_spark
 
+        spark, error = None, None
+        started = self._run_started = time.monotonic()
         try:
             session_start = time.monotonic()
             spark = get_spark(conf)
@@ -105,28 +115,41 @@ class SparkJob:
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
-        except Exception:  # noqa: BLE001 - report any failure as a failed run
+        except RunFailed as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - report any failure as a failed run
             traceback.print_exc()
-            print(f"{parser.prog}: run {self.run_id} failed", file=sys.stderr)
-            return 1
+            error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:1000]
+        if error is not None:
+            counters = self.counters
         counters = dict(counters or {})
         counters.setdefault("milliseconds", int(round(1000 * (time.monotonic() - started))))
-        self.print_counters(counters)
-        try:
-            self.record_run(spark, args, conf, counters)
-        except Exception as exc:  # noqa: BLE001 - the run's own tables are already written
-            print(f"{parser.prog}: warning: could not append to the runs table: {exc}", file=sys.stderr)
+        if error is None:
+            self.print_counters(counters)
+        if spark is not None:
+            try:
+                self.record_run(spark, args, conf, counters, error)
+            except Exception as exc:  # noqa: BLE001 - the run's own tables are already written
+                print(f"{parser.prog}: warning: could not append to the runs table: {exc}", file=sys.stderr)
+        if error is not None:
+            print(f"{parser.prog}: run {self.run_id} failed", file=sys.stderr)
+            return 1
         return 0
 
-    def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict) -> None:
-        """Append one row with this run's counters to the ``runs`` Delta table."""
+    def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict,
+                   error: str | None = None) -> None:
+        """Append one row with this run's counters, its error (None when it succeeded) and the
+        inputs it could not read to the ``runs`` Delta table (a table written before these
+        columns existed takes them: Delta schema evolution)."""
         from lib.schemas import RUNS
         from udfs.delta import append_rows
 
         row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
                "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),
-               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()}}
-        append_rows(spark, [row], RUNS, self.table(conf, "runs"))
+               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()},
+               "error": error, "unreadable_inputs": list(self.unreadable_inputs)}
+        append_rows(spark, [row], RUNS, self.table(conf, "runs"), merge_schema=True)
 
     @classmethod
     def run(cls, argv: list[str] | None = None) -> None:

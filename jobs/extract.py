@@ -12,7 +12,7 @@ import argparse
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import RunFailed, SparkJob, UsageError
 from lib import conf as confmod
 from lib.extract.manifest import ManifestError, check_inputs, expand_inputs
 from lib.extract.pipeline import ExtractSettings
@@ -33,7 +33,10 @@ like Common Crawl's warc.paths.gz; gzipped manifests work too. Relative entries 
 
 Counters printed at the end (and stored as a row of the runs table): files, records, responses,
 html_responses, candidates, pages_with_faq, raw_pairs, dropped_<reason>, pairs_kept,
-kept_<language>, duplicates_in_run, pairs_inserted, pages_inserted, unreadable_files/records."""
+kept_<language>, duplicates_in_run, pairs_inserted, pages_inserted, unreadable_files/records.
+Files that could not be read (unreachable, past extract.remote.deadline_seconds, empty, not a
+WARC) are counted and listed with the reason in the runs table (unreadable_inputs); a run that
+could read none of its files fails (exit 1)."""
 
 
 class ExtractJob(SparkJob):
@@ -56,7 +59,11 @@ class ExtractJob(SparkJob):
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
         base = args.input_base_uri or confmod.get(conf, "extract.input_base_uri", None)
         try:
-            paths = expand_inputs(args.input, base_uri=base)
+            self.settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"extract settings: {exc}") from exc
+        try:
+            paths = expand_inputs(args.input, base_uri=base, remote=self.settings.remote())
         except ManifestError as exc:
             raise UsageError(str(exc)) from exc
         if args.limit is not None:
@@ -75,7 +82,7 @@ class ExtractJob(SparkJob):
         return list(args.input)
 
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
-        settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
+        settings = self.settings
         settings.identifier()  # a missing or broken language-ID model fails here, before any work
         files_per_task = args.files_per_task or int(confmod.get(conf, "extract.files_per_task", 1))
         self.log(f"run {self.run_id}: {len(self.paths)} WARC file(s), profile {conf['profile']}")
@@ -83,8 +90,16 @@ class ExtractJob(SparkJob):
         output = ex.scan(spark, self.paths, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
         with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
             # One pass over the WARC files fills the cache and brings back each file's counters.
-            counters = ex.add_counters(output.where(F.col("kind") == "stats").select("counters").collect())
+            files = output.where(F.col("kind") == "stats").select("warc_filename", "counters", "error").collect()
+        counters = self.counters = ex.add_counters(files)
+        self.unreadable_inputs = ex.unreadable_inputs(files)
         self.log(f"scanned {counters.get('records', 0):,} WARC records, {counters.get('pairs_kept', 0):,} pairs kept")
+        for item in self.unreadable_inputs[:10]:
+            self.log(f"could not read {item['input']}: {item['reason']}")
+        if len(self.unreadable_inputs) == len(files):
+            first = self.unreadable_inputs[0]
+            raise RunFailed(f"none of the {len(files)} input file(s) could be read ({first['input']}: "
+                            f"{first['reason']}); the runs table lists each in unreadable_inputs")
 
         pages = ex.faq_pages(output, self.run_id)
         pairs = ex.qa_pairs(output, self.run_id).persist(StorageLevel.MEMORY_AND_DISK)

@@ -26,7 +26,8 @@ def columns(ddl: str) -> list[str]:
 HREFLANG = "array<struct<language:string,url:string>>"
 
 # What the extraction UDF emits per WARC file: page rows, pair rows and one counters row
-# (``kind`` = 'page' | 'pair' | 'stats'), so counters travel as data and survive task retries.
+# (``kind`` = 'page' | 'pair' | 'stats'), so counters travel as data and survive task retries;
+# ``error`` on the counters row says why the file could not be read (null when it could).
 EXTRACT_OUTPUT = f"""
 kind string,
 url string,
@@ -44,7 +45,8 @@ language string,
 language_confidence double,
 question string,
 answer string,
-counters map<string,bigint>
+counters map<string,bigint>,
+error string
 """
 
 # One row per FAQ page (a page whose markup gave at least one question/answer pair).
@@ -85,6 +87,8 @@ QA_PAIRS_KEY = ("id",)
 QA_PAIRS_PARTITION = ("language",)
 
 # One row per job run with its counters (files, records, candidates, pairs dropped per reason...).
+# error: null for a run that succeeded, else why it failed (one line). unreadable_inputs: the input
+# files the run could not read, and why, so that they can be run again (failed runs included).
 RUNS = """
 run_id string,
 job string,
@@ -92,7 +96,9 @@ profile string,
 started_at timestamp,
 finished_at timestamp,
 inputs array<string>,
-counters map<string,bigint>
+counters map<string,bigint>,
+error string,
+unreadable_inputs array<struct<input:string,reason:string>>
 """
 
 

@@ -14,6 +14,7 @@ from typing import BinaryIO, Iterator
 
 from lib.extract.clean import clean_pair, normalize_text, origin_of, qa_id
 from lib.extract.langid import LanguageIdentifier, get_identifier
+from lib.extract.manifest import RemoteSettings
 from lib.extract.markup import FaqPage, extract_faq_page
 from lib.extract.warc import scan_warc
 
@@ -30,12 +31,21 @@ class ExtractSettings:
     langid_hint_threshold: float = 0.12
     langid_top1_threshold: float = 0.25
     langid_cache_size: int = 50_000
+    remote_deadline_seconds: float = RemoteSettings.deadline_seconds
+    remote_read_timeout_seconds: float = RemoteSettings.read_timeout_seconds
+    remote_retries: int = RemoteSettings.retries
+    remote_backoff_seconds: float = RemoteSettings.backoff_seconds
 
     @classmethod
     def from_conf(cls, extract: dict) -> "ExtractSettings":
         langid = extract.get("langid") or {}
         needle = extract.get("needle", "FAQPage")
+        remote = RemoteSettings.from_conf(extract.get("remote"))
         return cls(
+            remote_deadline_seconds=remote.deadline_seconds,
+            remote_read_timeout_seconds=remote.read_timeout_seconds,
+            remote_retries=remote.retries,
+            remote_backoff_seconds=remote.backoff_seconds,
             needle=needle.encode() if isinstance(needle, str) else bytes(needle),
             max_payload_bytes=int(extract.get("max_payload_bytes", cls.max_payload_bytes)),
             max_html_chars=int(extract.get("max_html_chars", cls.max_html_chars)),
@@ -45,6 +55,11 @@ class ExtractSettings:
             langid_top1_threshold=float(langid.get("top1_threshold", cls.langid_top1_threshold)),
             langid_cache_size=int(langid.get("cache_size", cls.langid_cache_size)),
         )
+
+    def remote(self) -> RemoteSettings:
+        """Bounds on reading https:// and s3:// inputs (conf ``extract.remote``)."""
+        return RemoteSettings(self.remote_deadline_seconds, self.remote_read_timeout_seconds,
+                              self.remote_retries, self.remote_backoff_seconds)
 
     def identifier(self) -> LanguageIdentifier:
         """The language identifier of these settings, loaded once per process."""
