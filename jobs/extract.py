@@ -105,17 +105,20 @@ class ExtractJob(SparkJob):
         pairs = ex.qa_pairs(output, self.run_id).persist(StorageLevel.MEMORY_AND_DISK)
         counters["duplicates_in_run"] = counters.get("pairs_kept", 0) - pairs.count()
 
+        # Pairs first, then pages, then (SparkJob.main) the runs row: each is one Delta commit, and
+        # a run stopped between them never leaves a page without its pairs; its re-run adds
+        # what is missing (merges on the keys).
         pages_path, pairs_path = self.table(conf, "faq_pages"), self.table(conf, "qa_pairs")
-        result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
-                                update_when="s.fetch_date > t.fetch_date")
-        counters["pages_inserted"], counters["pages_updated"] = result["inserted"], result["updated"]
-        self.log(f"faq_pages: {result['inserted']:,} inserted, {result['updated']:,} updated")
         result = ex.merge_qa_pairs(spark, pairs, pairs_path)
         counters["pairs_inserted"] = result["inserted"]
         counters["pairs_already_present"] = counters.get("pairs_kept", 0) - counters["duplicates_in_run"] \
             - result["inserted"]
         counters["pairs_flagged_repeated_question"] = result["flagged"]
         self.log(f"qa_pairs: {result['inserted']:,} inserted, {result['flagged']:,} flagged as repeated questions")
+        result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
+                                update_when="s.fetch_date > t.fetch_date")
+        counters["pages_inserted"], counters["pages_updated"] = result["inserted"], result["updated"]
+        self.log(f"faq_pages: {result['inserted']:,} inserted, {result['updated']:,} updated")
 
         pairs.unpersist()
         output.unpersist()

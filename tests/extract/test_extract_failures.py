@@ -100,3 +100,39 @@ def test_bad_remote_manifests_exit_2_with_one_line(tmp_path, warehouse, monkeypa
     err = capsys.readouterr().err
     assert err == f"spark-submit.sh extract: error: cannot read manifest {base}/missing.paths.gz: HTTP 404 Not Found\n"
     assert list(warehouse.iterdir()) == []
+
+
+def test_a_run_broken_between_its_writes_leaves_no_page_without_its_pairs(spark, warehouse, inputs, monkeypatch):
+    """A run killed after its first table write: readers must not see its pages without their
+    pairs, and the re-run completes it. The kill is simulated by making the second write raise."""
+    import jobs.extract
+    import udfs.extract
+
+    good = inputs[0]
+    calls: list[str] = []
+
+    def second_write_fails(name, real):
+        def write(*args, **kwargs):
+            calls.append(name)
+            if len(calls) == 2:
+                raise RuntimeError("killed between the writes")
+            return real(*args, **kwargs)
+        return write
+
+    with monkeypatch.context() as patch:
+        patch.setattr(jobs.extract, "merge_new_rows", second_write_fails("faq_pages", jobs.extract.merge_new_rows))
+        patch.setattr(udfs.extract, "merge_qa_pairs", second_write_fails("qa_pairs", udfs.extract.merge_qa_pairs))
+        assert ExtractJob().main(["--input", str(good), "--warehouse", str(warehouse)]) == 1
+    assert len(calls) == 2
+    pages = read(warehouse / "faq_pages") if (warehouse / "faq_pages").exists() else []
+    pair_urls = {row["url"] for row in read(warehouse / "qa_pairs")} if (warehouse / "qa_pairs").exists() else set()
+    assert {row["url"] for row in pages} <= pair_urls
+    failed = runs(warehouse)[-1]
+    assert failed["error"] == "RuntimeError: killed between the writes"
+
+    assert ExtractJob().main(["--input", str(good), "--warehouse", str(warehouse)]) == 0
+    counters = dict(runs(warehouse)[-1]["counters"])
+    assert counters["pages_inserted"] == 2
+    assert counters["pairs_inserted"] + counters["pairs_already_present"] == 9
+    assert len(read(warehouse / "qa_pairs")) == 9
+    assert sorted(row["num_pairs"] for row in read(warehouse / "faq_pages")) == [4, 5]
