@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import tempfile
 import time
 import traceback
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from lib import conf as confmod
 
@@ -24,6 +28,38 @@ class UsageError(Exception):
 
 class RunFailed(Exception):
     """The run could not do its work (e.g. it read nothing): exit 1 with this one-line message."""
+
+
+class _MarkedLines:
+    """A text stream that writes ``mark`` before each line (see :func:`mark_stderr`)."""
+
+    def __init__(self, stream, mark: str):
+        self._stream, self._mark, self._at_line_start = stream, mark, True
+
+    def write(self, text: str) -> int:
+        out = []
+        for piece in text.splitlines(keepends=True):
+            if self._at_line_start:
+                out.append(self._mark)
+            out.append(piece)
+            self._at_line_start = piece.endswith("\n")
+        self._stream.write("".join(out))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def mark_stderr() -> None:
+    """Under spark-submit.sh, mark every line the job writes to stderr.
+
+    spark-submit runs the driver's Python with its stderr merged into stdout; spark-submit.sh sets
+    ``WEBFAQ_STDERR_MARK`` and sends the marked lines back to stderr, so that errors and progress
+    stay apart from the counters on stdout.
+    """
+    mark = os.environ.get("WEBFAQ_STDERR_MARK")
+    if mark and not isinstance(sys.stderr, _MarkedLines):
+        sys.stderr = _MarkedLines(sys.stderr, mark)
 
 
 class SparkJob:
@@ -92,12 +128,34 @@ class SparkJob:
             print(f"  {key:<{width}}  {counters[key]:>12,}")
         print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters}, sort_keys=True))
 
+    def check_warehouse(self, conf: dict) -> None:
+        """A local warehouse must be a folder this user can write to (or one that can be made):
+        found now, not as a Java trace after the whole scan. Remote warehouses are left to Spark."""
+        warehouse = str(confmod.get(conf, "warehouse"))
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", warehouse) and not warehouse.startswith("file:"):
+            return
+        path = Path(warehouse.removeprefix("file://").removeprefix("file:")).absolute()
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"warehouse {warehouse} is a file, not a folder")
+        probe = path
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise UsageError(f"warehouse {warehouse} cannot be made: {probe} is a file")
+        try:
+            with tempfile.TemporaryFile(dir=probe, prefix=".webfaq-write-test-"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"warehouse {warehouse} is not writable: {probe}: {exc.strerror or exc}") from exc
+
     def main(self, argv: list[str] | None = None) -> int:
+        mark_stderr()
         parser = self.build_parser()
         args = parser.parse_args(argv)
         try:
             conf = self.load_conf(args)
             self.validate(args, conf)
+            self.check_warehouse(conf)
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
