@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lib import conf as confmod
+from lib.schemas import MissingColumns
 
 
 class UsageError(Exception):
@@ -170,7 +171,7 @@ class SparkJob:
                   f"(master {spark.sparkContext.master})", file=sys.stderr)
             started = self._run_started = time.monotonic()
             counters = self.run_job(spark, args, conf)
-        except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
+        except (UsageError, confmod.ConfError, FileNotFoundError, MissingColumns) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
         except RunFailed as exc:

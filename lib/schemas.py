@@ -23,6 +23,18 @@ def columns(ddl: str) -> list[str]:
     return names
 
 
+class MissingColumns(ValueError):
+    """A table a stage reads lacks columns the stage needs (written by hand or another version)."""
+
+
+def check_columns(table: str, present: list[str], needed) -> None:
+    """Raise :class:`MissingColumns`, naming the table and the columns, when some are absent."""
+    missing = [c for c in needed if c not in set(present)]
+    if missing:
+        raise MissingColumns(f"table {table} lacks column(s) {', '.join(missing)} "
+                             f"(it has: {', '.join(present) or 'none'})")
+
+
 HREFLANG = "array<struct<language:string,url:string>>"
 
 # What the extraction UDF emits per WARC file: page rows, pair rows and one counters row

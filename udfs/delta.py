@@ -12,11 +12,19 @@ def is_delta_table(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 
 
-def read_table(spark: SparkSession, path: str) -> DataFrame:
-    """A Delta table; a clear error when it does not exist yet."""
+def read_table(spark: SparkSession, path: str, columns: Iterable[str] = ()) -> DataFrame:
+    """A Delta table (only ``columns``, when given); a clear error when it does not exist yet
+    (FileNotFoundError) or lacks one of ``columns`` (lib.schemas.MissingColumns)."""
+    from lib.schemas import check_columns
+
     if not is_delta_table(spark, path):
         raise FileNotFoundError(f"no Delta table at {path} (run the stage that writes it first)")
-    return spark.read.format("delta").load(path)
+    df = spark.read.format("delta").load(path)
+    columns = list(columns)
+    if columns:
+        check_columns(path, df.columns, columns)
+        df = df.select(*columns)
+    return df
 
 
 def _last_operation_metrics(spark: SparkSession, path: str) -> dict[str, int]:
