@@ -19,7 +19,6 @@ import gzip
 import http.client
 import io
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
