@@ -52,6 +52,7 @@ setup(
         ],
         "dev": [
             "pytest>=8",
+            "hypothesis>=6.100",  # property-based tests of the WARC reader and the markup parser
             "deltalake>=1.0",     # reads Delta tables without Spark: an independent check in tests
             "warcio>=1.7",        # writes test WARCs; baseline reader in bench/
             "fastwarc>=2.0",      # baseline reader in bench/

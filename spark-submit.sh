@@ -70,4 +70,21 @@ if [ -z "${SPARK_SUBMIT:-}" ]; then
   SPARK_SUBMIT="$(command -v spark-submit || true)"
   [ -n "$SPARK_SUBMIT" ] || SPARK_SUBMIT="$(dirname "$PYTHON")/spark-submit"
 fi
-exec "$SPARK_SUBMIT" "${submit_args[@]}" --py-files "$zip" "$here/jobs/$stage.py" "$@"
+# spark-submit runs the job's Python with its stderr merged into its stdout. The job marks each
+# line it writes to stderr (jobs/base.py, mark_stderr); the marked lines go back to stderr here,
+# so that errors and progress stay apart from the counters on stdout. The exit code is spark-submit's.
+mark="@@webfaq-stderr@@"
+export WEBFAQ_STDERR_MARK="$mark"
+route() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      "$mark"*) printf '%s\n' "${line#"$mark"}" >&2 ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done
+}
+set +e
+"$SPARK_SUBMIT" "${submit_args[@]}" --py-files "$zip" "$here/jobs/$stage.py" "$@" | route
+status="${PIPESTATUS[0]}"
+exit "$status"

@@ -86,8 +86,8 @@ class AnnotateJob(SparkJob):
         from udfs.progress import ProgressReporter
         from udfs.delta import is_delta_table, merge_new_rows, read_table
 
-        qa = read_table(spark, self.table(conf, "qa_pairs")).select(
-            "id", "origin", "language", "question", "answer", "title", "description")
+        qa = read_table(spark, self.table(conf, "qa_pairs"),
+                        ("id", "origin", "language", "question", "answer", "title", "description"))
         label_languages = self.label_languages(qa, conf)
         settings = self.settings(conf, label_languages)
         print(f"[annotate] labels for {len(label_languages)} languages: {', '.join(label_languages) or '-'}")

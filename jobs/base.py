@@ -9,17 +9,58 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import tempfile
 import time
 import traceback
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from lib import conf as confmod
+from lib.schemas import MissingColumns
 
 
 class UsageError(Exception):
     """Bad input or option found before the job started: exit 2, nothing written."""
+
+
+class RunFailed(Exception):
+    """The run could not do its work (e.g. it read nothing): exit 1 with this one-line message."""
+
+
+class _MarkedLines:
+    """A text stream that writes ``mark`` before each line (see :func:`mark_stderr`)."""
+
+    def __init__(self, stream, mark: str):
+        self._stream, self._mark, self._at_line_start = stream, mark, True
+
+    def write(self, text: str) -> int:
+        out = []
+        for piece in text.splitlines(keepends=True):
+            if self._at_line_start:
+                out.append(self._mark)
+            out.append(piece)
+            self._at_line_start = piece.endswith("\n")
+        self._stream.write("".join(out))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def mark_stderr() -> None:
+    """Under spark-submit.sh, mark every line the job writes to stderr.
+
+    spark-submit runs the driver's Python with its stderr merged into stdout; spark-submit.sh sets
+    ``WEBFAQ_STDERR_MARK`` and sends the marked lines back to stderr, so that errors and progress
+    stay apart from the counters on stdout.
+    """
+    mark = os.environ.get("WEBFAQ_STDERR_MARK")
+    if mark and not isinstance(sys.stderr, _MarkedLines):
+        sys.stderr = _MarkedLines(sys.stderr, mark)
 
 
 class SparkJob:
@@ -30,6 +71,10 @@ class SparkJob:
     def __init__(self) -> None:
         self.run_id = uuid.uuid4().hex
         self.started_at = datetime.now(timezone.utc)
+        #: Counters so far and the inputs that could not be read ({'input', 'reason'} dicts): a
+        #: stage fills them as it goes, so that a failed run's ``runs`` row has them too.
+        self.counters: dict = {}
+        self.unreadable_inputs: list[dict[str, str]] = []
 
     # -- hooks -------------------------------------------------------------------------------
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -84,17 +129,41 @@ class SparkJob:
             print(f"  {key:<{width}}  {counters[key]:>12,}")
         print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters}, sort_keys=True))
 
+    def check_warehouse(self, conf: dict) -> None:
+        """A local warehouse must be a folder this user can write to (or one that can be made):
+        found now, not as a Java trace after the whole scan. Remote warehouses are left to Spark."""
+        warehouse = str(confmod.get(conf, "warehouse"))
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", warehouse) and not warehouse.startswith("file:"):
+            return
+        path = Path(warehouse.removeprefix("file://").removeprefix("file:")).absolute()
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"warehouse {warehouse} is a file, not a folder")
+        probe = path
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise UsageError(f"warehouse {warehouse} cannot be made: {probe} is a file")
+        try:
+            with tempfile.TemporaryFile(dir=probe, prefix=".webfaq-write-test-"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"warehouse {warehouse} is not writable: {probe}: {exc.strerror or exc}") from exc
+
     def main(self, argv: list[str] | None = None) -> int:
+        mark_stderr()
         parser = self.build_parser()
         args = parser.parse_args(argv)
         try:
             conf = self.load_conf(args)
             self.validate(args, conf)
+            self.check_warehouse(conf)
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
         from udfs.session import get_spark
 
+        spark, error = None, None
+        started = self._run_started = time.monotonic()
         try:
             session_start = time.monotonic()
             spark = get_spark(conf)
@@ -102,31 +171,44 @@ class SparkJob:
                   f"(master {spark.sparkContext.master})", file=sys.stderr)
             started = self._run_started = time.monotonic()
             counters = self.run_job(spark, args, conf)
-        except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
+        except (UsageError, confmod.ConfError, FileNotFoundError, MissingColumns) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
-        except Exception:  # noqa: BLE001 - report any failure as a failed run
+        except RunFailed as exc:
+            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - report any failure as a failed run
             traceback.print_exc()
-            print(f"{parser.prog}: run {self.run_id} failed", file=sys.stderr)
-            return 1
+            error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:1000]
+        if error is not None:
+            counters = self.counters
         counters = dict(counters or {})
         counters.setdefault("milliseconds", int(round(1000 * (time.monotonic() - started))))
-        self.print_counters(counters)
-        try:
-            self.record_run(spark, args, conf, counters)
-        except Exception as exc:  # noqa: BLE001 - the run's own tables are already written
-            print(f"{parser.prog}: warning: could not append to the runs table: {exc}", file=sys.stderr)
+        if error is None:
+            self.print_counters(counters)
+        if spark is not None:
+            try:
+                self.record_run(spark, args, conf, counters, error)
+            except Exception as exc:  # noqa: BLE001 - the run's own tables are already written
+                print(f"{parser.prog}: warning: could not append to the runs table: {exc}", file=sys.stderr)
+        if error is not None:
+            print(f"{parser.prog}: run {self.run_id} failed", file=sys.stderr)
+            return 1
         return 0
 
-    def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict) -> None:
-        """Append one row with this run's counters to the ``runs`` Delta table."""
+    def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict,
+                   error: str | None = None) -> None:
+        """Append one row with this run's counters, its error (None when it succeeded) and the
+        inputs it could not read to the ``runs`` Delta table (a table written before these
+        columns existed takes them: Delta schema evolution)."""
         from lib.schemas import RUNS
         from udfs.delta import append_rows
 
         row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
                "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),
-               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()}}
-        append_rows(spark, [row], RUNS, self.table(conf, "runs"))
+               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()},
+               "error": error, "unreadable_inputs": list(self.unreadable_inputs)}
+        append_rows(spark, [row], RUNS, self.table(conf, "runs"), merge_schema=True)
 
     @classmethod
     def run(cls, argv: list[str] | None = None) -> None:

@@ -101,7 +101,7 @@ class BenchmarkJob(SparkJob):
                   else list(confmod.get(conf, "benchmark.languages", []) or []))
         min_pairs = int(confmod.get(conf, "benchmark.min_pairs", 1))
 
-        pairs = read_table(spark, self.table(conf, "qa_pairs")).select("id", "origin", "language", "question", "answer")
+        pairs = read_table(spark, self.table(conf, "qa_pairs"), ("id", "origin", "language", "question", "answer"))
         if wanted:
             pairs = pairs.where(F.col("language").isin(wanted))
         sizes = {r["language"]: int(r["n"]) for r in pairs.groupBy("language").agg(F.count("*").alias("n")).collect()}

@@ -80,8 +80,7 @@ class BitextsJob(SparkJob):
 
         s = self.settings(conf).mining
         require = bool(get(conf, "bitexts.require_similarity"))
-        qa = read_table(spark, self.table(conf, "qa_pairs")).select(
-            "id", "origin", "url", "language", "question", "answer")
+        qa = read_table(spark, self.table(conf, "qa_pairs"), ("id", "origin", "url", "language", "question", "answer"))
         empty = (F.length(F.trim(F.coalesce("question", F.lit("")))) == 0) | \
                 (F.length(F.trim(F.coalesce("answer", F.lit("")))) == 0)
         ann_path = self.table(conf, "qa_annotations")

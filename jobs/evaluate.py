@@ -68,6 +68,10 @@ class EvaluateJob(SparkJob):
         for lang, folder in self.collections.items():
             if not (folder / "qrels" / f"{args.split}.tsv").is_file():
                 raise UsageError(f"{folder}/qrels/{args.split}.tsv is missing")
+        try:  # read now, so that a bad line stops the job before Spark starts
+            self.loaded = {lang: beir.read_collection(folder, args.split) for lang, folder in self.collections.items()}
+        except beir.BeirFormatError as exc:
+            raise UsageError(str(exc)) from exc
 
     def inputs(self, args: argparse.Namespace) -> list[str]:
         return [str(p) for p in self.collections.values()]
@@ -85,7 +89,7 @@ class EvaluateJob(SparkJob):
         results = {}
         try:
             for language, folder in self.collections.items():
-                collection = beir.read_collection(folder, args.split)
+                collection = self.loaded[language]
                 if not collection.qrels:
                     print(f"[evaluate] {language}: qrels/{args.split}.tsv has no judged query, skipped")
                     counters[f"queries_{language}"] = 0

@@ -15,7 +15,7 @@ import collections
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import RunFailed, SparkJob, UsageError
 from lib import conf as confmod
 from lib.extract.manifest import ManifestError, check_inputs, expand_sources
 from lib.extract.owi import parquet_inputs_problem
@@ -52,7 +52,10 @@ kept_<language>, duplicates_in_run, pairs_inserted, pages_inserted, unreadable_f
 N-Quads: nquads_lines, nquads_malformed_lines, nquads_pages, questions, questions_outside_faqpage,
 questions_without_answer, main_entities_unresolved; Parquet: parquet_rows, faq_items; and per
 source: files_<source>, pages_with_faq_<source>, raw_pairs_<source>, pairs_kept_<source>,
-pairs_inserted_<source> (source as warc, wdc_nquads, owi_parquet)."""
+pairs_inserted_<source> (source as warc, wdc_nquads, owi_parquet).
+Files that could not be read (unreachable, past extract.remote.deadline_seconds, empty, not a
+WARC) are counted and listed with the reason in the runs table (unreadable_inputs); a run that
+could read none of its files fails (exit 1)."""
 
 
 class ExtractJob(SparkJob):
@@ -84,7 +87,11 @@ class ExtractJob(SparkJob):
         if source is not None and source not in SOURCES:
             raise UsageError(f"extract.source must be one of {', '.join(SOURCES)}, not {source!r}")
         try:
-            files = expand_sources(args.input, base_uri=base, source=source)
+            self.settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"extract settings: {exc}") from exc
+        try:
+            files = expand_sources(args.input, base_uri=base, source=source, remote=self.settings.remote())
         except ManifestError as exc:
             raise UsageError(str(exc)) from exc
         if args.limit is not None:
@@ -106,7 +113,7 @@ class ExtractJob(SparkJob):
         return list(args.input)
 
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
-        settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
+        settings = self.settings
         settings.identifier()  # a missing or broken language-ID model fails here, before any work
         files_per_task = args.files_per_task or int(confmod.get(conf, "extract.files_per_task", 1))
         kinds = collections.Counter(fmt for _, fmt in self.files)
@@ -119,19 +126,26 @@ class ExtractJob(SparkJob):
         output = ex.scan(spark, self.files, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
         with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
             # One pass over the input files fills the cache and brings back each task's counters.
-            stats = output.where(F.col("kind") == "stats").select("source", "counters").collect()
-        counters = sources.scan_counters(stats, self.files)
+            stats = output.where(F.col("kind") == "stats").select("source", "warc_filename", "counters",
+                                                                   "error").collect()
+        counters = self.counters = sources.scan_counters(stats, self.files)
+        self.unreadable_inputs = ex.unreadable_inputs(stats)
         self.log(f"scanned {counters['files']:,} file(s), {counters.get('pairs_kept', 0):,} pairs kept")
+        for item in self.unreadable_inputs[:10]:
+            self.log(f"could not read {item['input']}: {item['reason']}")
+        if len(self.unreadable_inputs) == len(self.files):
+            first = self.unreadable_inputs[0]
+            raise RunFailed(f"none of the {len(self.files)} input file(s) could be read ({first['input']}: "
+                            f"{first['reason']}); the runs table lists each in unreadable_inputs")
 
         pages = ex.faq_pages(output, self.run_id)
         pairs = ex.qa_pairs(output, self.run_id).persist(StorageLevel.MEMORY_AND_DISK)
         counters["duplicates_in_run"] = counters.get("pairs_kept", 0) - pairs.count()
 
+        # Pairs first, then pages, then (SparkJob.main) the runs row: each is one Delta commit, and
+        # a run stopped between them never leaves a page without its pairs; its re-run adds
+        # what is missing (merges on the keys).
         pages_path, pairs_path = self.table(conf, "faq_pages"), self.table(conf, "qa_pairs")
-        result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
-                                update_when="s.fetch_date > t.fetch_date", evolve_schema=True)
-        counters["pages_inserted"], counters["pages_updated"] = result["inserted"], result["updated"]
-        self.log(f"faq_pages: {result['inserted']:,} inserted, {result['updated']:,} updated")
         result = ex.merge_qa_pairs(spark, pairs, pairs_path)
         counters["pairs_inserted"] = result["inserted"]
         counters["pairs_already_present"] = counters.get("pairs_kept", 0) - counters["duplicates_in_run"] \
@@ -139,6 +153,10 @@ class ExtractJob(SparkJob):
         counters["pairs_flagged_repeated_question"] = result["flagged"]
         counters.update(sources.inserted_by_source(spark, pairs_path, self.run_id))
         self.log(f"qa_pairs: {result['inserted']:,} inserted, {result['flagged']:,} flagged as repeated questions")
+        result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
+                                update_when="s.fetch_date > t.fetch_date", evolve_schema=True)
+        counters["pages_inserted"], counters["pages_updated"] = result["inserted"], result["updated"]
+        self.log(f"faq_pages: {result['inserted']:,} inserted, {result['updated']:,} updated")
 
         pairs.unpersist()
         output.unpersist()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import os
 import sys
 from importlib import metadata
@@ -94,8 +95,77 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+#: Sections whose keys are free (any Spark setting may be passed on).
+FREE_SECTIONS = (("spark", "conf"),)
+#: Keys that take ``null`` although their default is set (base.yaml says what null means).
+NULLABLE_KEYS = frozenset({"annotate.truncate_dim"})
+
+
+def _dotted(parts: tuple[str, ...]) -> str:
+    return ".".join(f"[{p}]" if "." in p else p for p in parts)
+
+
+def _leaves(node: dict, prefix: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], Any]]:
+    for key, value in node.items():
+        parts = (*prefix, str(key))
+        yield parts, value
+        if isinstance(value, dict) and parts not in FREE_SECTIONS:
+            yield from _leaves(value, parts)
+
+
+def known_keys(conf_dir: Path | None = None) -> dict[tuple[str, ...], set[type]]:
+    """Every key of base.yaml and the profiles, with the types its values have there
+    (an empty set where every file says null)."""
+    conf_dir = Path(conf_dir or CONF_DIR)
+    keys: dict[tuple[str, ...], set[type]] = {("profile",): {str}}
+    for path in sorted(conf_dir.glob("*.yaml")):
+        for parts, value in _leaves(_read_yaml(path)):
+            types = keys.setdefault(parts, set())
+            if value is not None:
+                types.add(type(value))
+    return keys
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+               list: "a list such as [a, b]", dict: "a mapping such as {a: 1}"}
+
+
+def check_override(key: str, value: Any, raw: str, keys: dict[tuple[str, ...], set[type]]) -> Any:
+    """The override's value once checked against the type of the key in base.yaml and the
+    profiles; ConfError for an unknown key (naming the nearest known one) or a wrong type."""
+    parts = tuple(_split_key(key))
+    if any(parts[:len(free)] == free and len(parts) > len(free) for free in FREE_SECTIONS):
+        return value
+    if parts not in keys:
+        names = sorted(_dotted(p) for p in keys)
+        nearest = difflib.get_close_matches(key, names, n=1, cutoff=0.0)
+        hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
+        raise ConfError(f"unknown configuration key {key!r}{hint}; "
+                        f"'python -m lib.conf show' prints every key")
+    types = keys[parts]
+    if not types:
+        return value  # null everywhere: no type to check against
+    if value is None:
+        if key in NULLABLE_KEYS:
+            return value
+        raise ConfError(f"--conf {key}: needs {_TYPE_NAMES.get(next(iter(types)), 'a value')}, not null")
+    if type(value) in types:
+        return value
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if str in types and not isinstance(value, (dict, list)):
+        return raw.strip()
+    wanted = " or ".join(sorted(_TYPE_NAMES.get(t, t.__name__) for t in types))
+    raise ConfError(f"--conf {key}={raw}: {key} takes {wanted}")
+
+
 def load_conf(profile: str = "local", overrides: Iterable[str] = (), conf_dir: Path | None = None) -> dict:
-    """The merged configuration of ``profile`` with ``KEY=VALUE`` overrides applied."""
+    """The merged configuration of ``profile`` with ``KEY=VALUE`` overrides applied.
+
+    An override must name a key of base.yaml or a profile (any key under ``spark.conf``), and
+    its value must have that key's type (an integer where base.yaml has one, ...): else
+    :class:`ConfError`, with the nearest known key for a misspelt one.
+    """
     conf_dir = Path(conf_dir or CONF_DIR)
     path = conf_dir / f"{profile}.yaml"
     if not path.is_file():
@@ -103,8 +173,10 @@ def load_conf(profile: str = "local", overrides: Iterable[str] = (), conf_dir: P
         raise ConfError(f"unknown profile {profile!r}: no {path} (profiles: {', '.join(known)})")
     conf = _deep_merge(_read_yaml(conf_dir / "base.yaml"), _read_yaml(path))
     conf["profile"] = profile
+    keys = known_keys(conf_dir) if overrides else {}
     for item in overrides:
         key, value = parse_override(item)
+        value = check_override(key, value, item.split("=", 1)[1], keys)
         set_key(conf, key, value)
     return conf
 

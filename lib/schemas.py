@@ -23,6 +23,18 @@ def columns(ddl: str) -> list[str]:
     return names
 
 
+class MissingColumns(ValueError):
+    """A table a stage reads lacks columns the stage needs (written by hand or another version)."""
+
+
+def check_columns(table: str, present: list[str], needed) -> None:
+    """Raise :class:`MissingColumns`, naming the table and the columns, when some are absent."""
+    missing = [c for c in needed if c not in set(present)]
+    if missing:
+        raise MissingColumns(f"table {table} lacks column(s) {', '.join(missing)} "
+                             f"(it has: {', '.join(present) or 'none'})")
+
+
 HREFLANG = "array<struct<language:string,url:string>>"
 
 # Where pages and pairs are read from (the ``source`` column): Common Crawl WARC files, Web Data
@@ -35,7 +47,8 @@ HREFLANG = "array<struct<language:string,url:string>>"
 SOURCES = ("warc", "wdc-nquads", "owi-parquet")
 
 # What the extraction UDF emits per input file: page rows, pair rows and one counters row
-# (``kind`` = 'page' | 'pair' | 'stats'), so counters travel as data and survive task retries.
+# (``kind`` = 'page' | 'pair' | 'stats'), so counters travel as data and survive task retries;
+# ``error`` on the counters row says why the file could not be read (null when it could).
 EXTRACT_OUTPUT = f"""
 kind string,
 source string,
@@ -54,7 +67,8 @@ language string,
 language_confidence double,
 question string,
 answer string,
-counters map<string,bigint>
+counters map<string,bigint>,
+error string
 """
 
 # One row per FAQ page (a page whose markup gave at least one question/answer pair); ``source``
@@ -100,6 +114,8 @@ QA_PAIRS_KEY = ("id",)
 QA_PAIRS_PARTITION = ("language",)
 
 # One row per job run with its counters (files, records, candidates, pairs dropped per reason...).
+# error: null for a run that succeeded, else why it failed (one line). unreadable_inputs: the input
+# files the run could not read, and why, so that they can be run again (failed runs included).
 RUNS = """
 run_id string,
 job string,
@@ -107,7 +123,9 @@ profile string,
 started_at timestamp,
 finished_at timestamp,
 inputs array<string>,
-counters map<string,bigint>
+counters map<string,bigint>,
+error string,
+unreadable_inputs array<struct<input:string,reason:string>>
 """
 
 

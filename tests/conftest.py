@@ -6,8 +6,24 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property-based tests (hypothesis): a CI-sized run by default; HYPOTHESIS_PROFILE=nightly runs
+# 30,000 examples per property (over 10^5 generated inputs in all). HYPOTHESIS_EXAMPLES=N sets
+# any other size.
+_EXAMPLES = {"ci": 60, "nightly": 30_000}
+settings.register_profile("ci", max_examples=_EXAMPLES["ci"], deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("nightly", max_examples=_EXAMPLES["nightly"], deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+if os.environ.get("HYPOTHESIS_EXAMPLES"):
+    settings.register_profile("custom", parent=settings.get_profile(_PROFILE),
+                              max_examples=int(os.environ["HYPOTHESIS_EXAMPLES"]))
+    _PROFILE = "custom"
+settings.load_profile(_PROFILE)
 SHARED_DATA = Path(os.environ.get("WEBFAQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

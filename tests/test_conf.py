@@ -1,6 +1,7 @@
 """Configuration profiles, the spark-submit wrapper and the notebooks (no Spark session needed)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,76 @@ def test_run_notebook_turns_widgets_into_arguments_and_raises_on_failure(tmp_pat
         ExtractJob.run_notebook(dbutils, options=("input", "limit"))
     assert "1 input file(s) do not exist" in capsys.readouterr().err
     assert not (tmp_path / "wh").exists()
+
+
+def test_unknown_keys_name_the_nearest_and_values_have_base_yaml_types():
+    with pytest.raises(confmod.ConfError, match=r"unknown configuration key 'extract.max_payload_byte' "
+                                                r"\(did you mean 'extract.max_payload_bytes'\?\)"):
+        confmod.load_conf("local", ["extract.max_payload_byte=5"])
+    with pytest.raises(confmod.ConfError, match=r"unknown configuration key 'extract.no_such_key' \(did you mean"):
+        confmod.load_conf("local", ["extract.no_such_key=1"])
+    with pytest.raises(confmod.ConfError, match=r"extract.max_payload_bytes=abc: extract.max_payload_bytes takes an integer"):
+        confmod.load_conf("local", ["extract.max_payload_bytes=abc"])
+    with pytest.raises(confmod.ConfError, match="takes a list"):
+        confmod.load_conf("local", ["annotate.tasks=topic"])
+    with pytest.raises(confmod.ConfError, match="not null"):
+        confmod.load_conf("local", ["extract.remote.retries=null"])
+    conf = confmod.load_conf("cluster", ["extract.langid.top1_threshold=1", "warehouse=2024",
+                                         "spark.class_data_archive=/tmp/x.jsa",  # a key of the local profile
+                                         "spark.conf.[spark.any.setting]=3", "annotate.truncate_dim=null"])
+    assert conf["extract"]["langid"]["top1_threshold"] == 1.0 and conf["warehouse"] == "2024"
+    assert conf["spark"]["conf"]["spark.any.setting"] == 3 and conf["annotate"]["truncate_dim"] is None
+
+
+def test_bad_conf_values_exit_2_before_spark(tmp_path, capsys, shared_data):
+    from jobs.extract import ExtractJob
+
+    warc = str(shared_data / "warc-whirlwind" / "whirlwind.warc.gz")
+    for override, message in (("extract.no_such_key=1", "unknown configuration key 'extract.no_such_key'"),
+                              ("extract.max_payload_bytes=abc", "extract.max_payload_bytes takes an integer")):
+        assert ExtractJob().main(["--input", warc, "--warehouse", str(tmp_path / "wh"), "--conf", override]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "wh").exists()
+
+
+def test_an_unusable_warehouse_is_found_before_spark(tmp_path, capsys, shared_data):
+    from jobs.extract import ExtractJob
+
+    warc = str(shared_data / "warc-whirlwind" / "whirlwind.warc.gz")
+    a_file = tmp_path / "warehouse"
+    a_file.write_text("not a folder")
+    assert ExtractJob().main(["--input", warc, "--warehouse", str(a_file)]) == 2
+    assert capsys.readouterr().err == f"spark-submit.sh extract: error: warehouse {a_file} is a file, not a folder\n"
+    assert ExtractJob().main(["--input", warc, "--warehouse", str(a_file / "tables")]) == 2
+    assert f"{a_file} is a file" in capsys.readouterr().err
+
+
+def test_a_read_only_warehouse_is_found_before_spark(tmp_path, shared_data):
+    """As a user without write permission: root writes anywhere, so the job runs without the
+    capability that lets it ignore permissions (setpriv, util-linux)."""
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    warc = str(shared_data / "warc-whirlwind" / "whirlwind.warc.gz")
+    code = ("import sys; from jobs.extract import ExtractJob; "
+            f"sys.exit(ExtractJob().main(['--input', {warc!r}, '--warehouse', {str(read_only / 'wh')!r}]))")
+    result = subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", code],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (f"spark-submit.sh extract: error: warehouse {read_only / 'wh'} is not writable: "
+                             f"{read_only}: Permission denied\n")
+
+
+@pytest.mark.slow
+def test_spark_submit_wrapper_keeps_errors_on_stderr(tmp_path):
+    script = str(ROOT / "spark-submit.sh")
+    result = subprocess.run([script, "extract", "--input", str(tmp_path / "missing.warc.gz")],
+                            capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable}, timeout=300)
+    assert result.returncode == 2
+    assert f"spark-submit.sh extract: error: 1 input file(s) do not exist:\n  {tmp_path / 'missing.warc.gz'}\n" in result.stderr
+    assert "error" not in result.stdout and "missing.warc.gz" not in result.stdout

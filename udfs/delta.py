@@ -12,11 +12,19 @@ def is_delta_table(spark: SparkSession, path: str) -> bool:
     return DeltaTable.isDeltaTable(spark, path)
 
 
-def read_table(spark: SparkSession, path: str) -> DataFrame:
-    """A Delta table; a clear error when it does not exist yet."""
+def read_table(spark: SparkSession, path: str, columns: Iterable[str] = ()) -> DataFrame:
+    """A Delta table (only ``columns``, when given); a clear error when it does not exist yet
+    (FileNotFoundError) or lacks one of ``columns`` (lib.schemas.MissingColumns)."""
+    from lib.schemas import check_columns
+
     if not is_delta_table(spark, path):
         raise FileNotFoundError(f"no Delta table at {path} (run the stage that writes it first)")
-    return spark.read.format("delta").load(path)
+    df = spark.read.format("delta").load(path)
+    columns = list(columns)
+    if columns:
+        check_columns(path, df.columns, columns)
+        df = df.select(*columns)
+    return df
 
 
 def _last_operation_metrics(spark: SparkSession, path: str) -> dict[str, int]:
@@ -65,6 +73,13 @@ def merge_metrics(result: DataFrame) -> dict[str, int]:
             "updated": int(values.get("num_updated_rows") or 0)}
 
 
-def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str) -> None:
-    """Append a few driver-side rows (e.g. one ``runs`` row) to a Delta table."""
-    spark.createDataFrame(rows, schema=schema).write.format("delta").mode("append").save(path)
+def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str, merge_schema: bool = False) -> None:
+    """Append a few driver-side rows (e.g. one ``runs`` row) to a Delta table.
+
+    ``merge_schema``: columns the table lacks are added to it (Delta schema evolution), so a
+    table written by an older version takes the rows of a newer one.
+    """
+    writer = spark.createDataFrame(rows, schema=schema).write.format("delta").mode("append")
+    if merge_schema:
+        writer = writer.option("mergeSchema", "true")
+    writer.save(path)

@@ -18,7 +18,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from lib.extract.manifest import open_uri
+from lib.extract.manifest import RemoteReadError, open_uri
 from lib.extract.pipeline import ExtractSettings, extract_from_nquads, extract_from_warc
 from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
@@ -39,12 +39,14 @@ def extract_files(settings: ExtractSettings):
 
     def run(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         local_settings = ExtractSettings(**settings_dict)
+        remote = local_settings.remote()
         for batch in batches:
             for path, source in zip(batch["path"], batch["source"]):
                 stats: collections.Counter = collections.Counter(files=1)
                 rows: list[dict] = []
+                error = None
                 try:
-                    with open_uri(path) as stream:
+                    with open_uri(path, remote) as stream:
                         for kind, row in STREAMED[source](path, stream, local_settings, stats):
                             row["kind"] = kind
                             rows.append(row)
@@ -52,14 +54,37 @@ def extract_files(settings: ExtractSettings):
                                 yield frame(rows)
                                 rows = []
                 except Exception as exc:  # noqa: BLE001 - a bad file is counted, not fatal
-                    stats["unreadable_files"] += 1
-                    print(f"[extract] {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    error = unreadable_reason(exc)
+                    print(f"[extract] {path}: {error}", file=sys.stderr)
                     traceback.print_exc(limit=3, file=sys.stderr)
-                rows.append({"kind": "stats", "source": source, "warc_filename": path,
+                error = error or unreadable_reason(None, stats)
+                if error:
+                    stats["unreadable_files"] += 1
+                rows.append({"kind": "stats", "source": source, "warc_filename": path, "error": error,
                              "counters": {k: int(v) for k, v in stats.items()}})
                 yield frame(rows)
 
     return run
+
+
+def unreadable_reason(exc: BaseException | None, stats: collections.Counter | None = None) -> str | None:
+    """Why a WARC file gave nothing, in one line (None when it was read): the error that stopped
+    the read, or what the scan found (an empty file, a file that is neither WARC nor ARC)."""
+    if exc is not None:
+        if isinstance(exc, RemoteReadError):
+            return " ".join(exc.cause.split())
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    if stats and stats.get("empty_files"):
+        return "empty file"
+    if stats and stats.get("unsupported_format"):
+        return "neither a WARC nor an ARC file (or a gzip stream damaged from its start)"
+    return None
+
+
+def unreadable_inputs(rows) -> list[dict[str, str]]:
+    """``[{'input': file, 'reason': why}]`` from the per-file counters rows, in file order."""
+    return sorted(({"input": row["warc_filename"], "reason": row["error"]} for row in rows if row["error"]),
+                  key=lambda item: item["input"])
 
 
 def scan(spark: SparkSession, inputs: list[tuple[str, str]], settings: ExtractSettings,

@@ -2,6 +2,17 @@
 
 The steps, in the order the WebFAQ 2.0 extraction applies them to one FAQ item:
 
+0. **Invisible characters** (:func:`normalize_text`, our addition, before anything else): control
+   characters (C0, C1, DEL; ``\n`` is kept in questions and answers), format characters
+   (zero-width space, word joiner, soft hyphen, BOM, left-to-right/right-to-left marks, embeddings,
+   overrides and isolates), lone surrogates (from JSON escapes such as ``\ud800``) and Unicode
+   noncharacters are removed; whitespace controls (tab, CR, VT, FF, NEL, U+2028/U+2029) become a
+   space or a newline, and the whitespace is collapsed again. A zero-width joiner or non-joiner
+   between two letters is kept: Persian, Indic and other scripts need it to spell words. Users
+   train tokenizers and models on this text, and none of these characters is visible on the page.
+   Counted in ``text_control_chars``, ``text_invisible_chars`` (characters) and
+   ``text_fields_normalised`` (strings changed). The extraction applies the same step to every
+   stored string (title, description, URLs).
 1. **Filters** (:func:`filter_reason`), on the raw strings with surrounding whitespace stripped:
    ``empty`` (question or answer empty), ``answer_has_question_mark`` (an ASCII ``?`` anywhere in
    the answer), ``answer_too_many_newlines`` (10 or more ``\\n``), ``question_too_short`` (fewer
@@ -14,7 +25,10 @@ The steps, in the order the WebFAQ 2.0 extraction applies them to one FAQ item:
    newlines as spaces, hex-encoded.
 
 Filters follow datatrove's convention: a filter answers "keep" (``None``) or the reason it drops.
-:func:`clean_pair` runs both steps and adds one reason of our own, ``empty_after_cleaning``.
+:func:`clean_pair` runs every step and adds two reasons of our own: ``replacement_character``
+(after the filters: the question or answer holds U+FFFD, a character the page's bytes did not
+encode validly, e.g. a Latin-1 byte in a UTF-8 page; such a pair is **dropped**, not kept with a
+hole in its text) and ``empty_after_cleaning``.
 
 How this relates to the authors' code (padas-lab-de/webfaq, branch ``v2``,
 ``src/webfaq/cli/extract.py``, function ``process_parquet_file``):
@@ -41,6 +55,7 @@ How this relates to the authors' code (padas-lab-de/webfaq, branch ``v2``,
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import re
 import unicodedata
@@ -48,12 +63,15 @@ from urllib.parse import urlsplit
 
 import emoji
 
+from lib.extract.html_text import normalize_whitespace
+
 __all__ = [
     "DROP_REASONS",
     "MIN_QUESTION_CHARS",
     "MIN_ANSWER_CHARS",
     "MAX_ANSWER_NEWLINES",
     "filter_reason",
+    "normalize_text",
     "clean_question",
     "clean_answer",
     "clean_pair",
@@ -69,6 +87,7 @@ DROP_REASONS = (
     "answer_too_many_newlines",
     "question_too_short",
     "answer_too_short",
+    "replacement_character",
     "empty_after_cleaning",
 )
 
@@ -99,6 +118,82 @@ QUOTE_PAIRS = (
 # code points has nothing for ``emoji.replace_emoji`` to remove.
 # (A set test is used, not a regex character class: ``re`` scans such a large class slowly.)
 _EMOJI_CODEPOINTS = frozenset(ch for seq in emoji.EMOJI_DATA for ch in seq if ord(ch) >= 0x80)
+
+
+# ---- invisible characters ----------------------------------------------------------------
+
+#: Format characters that are visible marks (prepended concatenation marks such as the Arabic
+#: number sign): kept although their category is Cf.
+_VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2"
+                            "\U000110bd\U000110cd")
+_JOINERS = frozenset("\u200c\u200d")
+#: Control characters that are whitespace: they become a space (CR, NEL and the Unicode line and
+#: paragraph separators a newline where newlines are kept).
+_WHITESPACE_CONTROLS = {"\t": " ", "\x0b": " ", "\x0c": " ", "\x1c": " ", "\x1d": " ", "\x1e": " ",
+                        "\x1f": " ", "\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"}
+
+
+def _format_characters() -> str:
+    planes = (*range(0, 0x20000), *range(0xE0000, 0xE1000))  # no Cf code point lies elsewhere
+    return "".join(chr(c) for c in planes
+                   if unicodedata.category(chr(c)) == "Cf" and chr(c) not in _VISIBLE_FORMAT)
+
+
+_FORMAT = frozenset(_format_characters())
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+_INVISIBLE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS
+    + "".join(re.escape(ch) for ch in sorted(_FORMAT)) + "]")
+
+
+def normalize_text(text: str | None, newlines: bool = True,
+                   stats: collections.Counter | None = None) -> str | None:
+    """``text`` without control and invisible characters (step 0 of the module docstring).
+
+    ``newlines``: keep ``\n`` (questions, answers) or turn every line break into a space
+    (titles, descriptions, URLs). A text without such characters is returned as it is (the
+    common case costs one regex search). When ``stats`` is given, ``text_control_chars``,
+    ``text_invisible_chars`` and ``text_fields_normalised`` are incremented.
+    """
+    if not text:
+        return text
+    found = _INVISIBLE.search(text)
+    if found is None and (newlines or "\n" not in text):
+        return text
+    controls = invisible = 0
+    out: list[str] = []
+    last = 0
+    for match in _INVISIBLE.finditer(text, found.start() if found else len(text)):
+        ch = match.group()
+        i = match.start()
+        out.append(text[last:i])
+        last = i + 1
+        if ch in _JOINERS and 0 < i < len(text) - 1 and \
+                unicodedata.category(text[i - 1])[0] in "LM" and unicodedata.category(text[i + 1])[0] in "LM":
+            out.append(ch)  # a joiner inside a word: part of the spelling
+            continue
+        if ch in _FORMAT:
+            invisible += 1
+            continue
+        controls += 1
+        if ch == "\r" and text.startswith("\n", i + 1):
+            continue  # CRLF: the LF stays
+        replacement = _WHITESPACE_CONTROLS.get(ch)
+        if replacement:
+            out.append(replacement)
+    out.append(text[last:])
+    result = "".join(out)
+    if newlines:
+        result = normalize_whitespace(result)
+    else:
+        controls += result.count("\n")
+        result = " ".join(result.split())
+    if stats is not None and result != text:
+        stats["text_control_chars"] += controls
+        stats["text_invisible_chars"] += invisible
+        stats["text_fields_normalised"] += 1
+    return result
 
 
 def filter_reason(question: str | None, answer: str | None) -> str | None:
@@ -159,15 +254,21 @@ def clean_answer(text: str) -> str:
     return _clean(text, _ANSWER_PREFIXES)
 
 
-def clean_pair(question: str | None, answer: str | None) -> tuple[str, str] | str:
-    """Filter, then clean, one raw pair.
+def clean_pair(question: str | None, answer: str | None,
+               stats: collections.Counter | None = None) -> tuple[str, str] | str:
+    """Remove invisible characters from, filter, then clean, one raw pair.
 
     Returns the cleaned ``(question, answer)``, or a drop reason from :data:`DROP_REASONS`
-    (a ``str``: test with ``isinstance(result, str)``).
+    (a ``str``: test with ``isinstance(result, str)``). ``stats`` receives the counters of
+    :func:`normalize_text`.
     """
+    question = normalize_text(question, True, stats)
+    answer = normalize_text(answer, True, stats)
     reason = filter_reason(question, answer)
     if reason is not None:
         return reason
+    if "\ufffd" in question or "\ufffd" in answer:
+        return "replacement_character"
     question = clean_question(question)
     answer = clean_answer(answer)
     if not question or not answer:

@@ -188,7 +188,13 @@ def _decode(payload: bytes, content_type: str | None) -> tuple[str, str]:
     if declared in (None, "utf_8"):
         # UTF-8 with a few stray bytes: keep UTF-8 (as a browser would, with U+FFFD).
         text = payload.decode("utf-8", "replace")
-        if text.count("\ufffd") <= max(2, len(text) // 5000):
+        bad = text.count("\ufffd")
+        if bad <= max(2, len(text) // 5000):
+            return text, "utf-8"
+        # Declared UTF-8 and mostly valid: more well-formed multi-byte characters than bad
+        # bytes (a Latin-1 page labelled UTF-8 has almost none). A guess would turn every
+        # character of the page into mojibake to save the few bad ones.
+        if declared == "utf_8" and len(text) - len(text.encode("ascii", "ignore")) >= 2 * bad:
             return text, "utf-8"
     try:
         import charset_normalizer
@@ -208,7 +214,10 @@ def decode_html(payload: bytes, content_type: str | None = None) -> str:
     (this also repairs "header says ISO-8859-1, page is UTF-8"); the charset declared by the
     ``Content-Type`` header, else by ``<meta charset>`` / ``<meta http-equiv>`` (browser label
     aliases: ISO-8859-1 and ASCII read as windows-1252, GB2312 as GB18030, ...); UTF-8 cut
-    inside its last character; UTF-8 with a few stray bytes; then charset-normalizer's guess.
+    inside its last character; UTF-8 with a few stray bytes (at most 2, or one per 5,000
+    characters), or declared UTF-8 with more valid multi-byte characters than invalid bytes,
+    the invalid bytes as U+FFFD (pairs holding one are dropped by the cleaning); then
+    charset-normalizer's guess.
     A declared charset that fails to decode falls through to the next step. ``str`` input is
     returned unchanged.
     """

@@ -16,8 +16,9 @@ import collections
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator
 
-from lib.extract.clean import clean_pair, origin_of, qa_id
+from lib.extract.clean import clean_pair, normalize_text, origin_of, qa_id
 from lib.extract.langid import LanguageIdentifier, get_identifier
+from lib.extract.manifest import RemoteSettings
 from lib.extract.markup import extract_faq_page
 from lib.extract.nquads import read_faq_pages
 from lib.extract.owi import owi_page
@@ -36,12 +37,21 @@ class ExtractSettings:
     langid_hint_threshold: float = 0.12
     langid_top1_threshold: float = 0.25
     langid_cache_size: int = 50_000
+    remote_deadline_seconds: float = RemoteSettings.deadline_seconds
+    remote_read_timeout_seconds: float = RemoteSettings.read_timeout_seconds
+    remote_retries: int = RemoteSettings.retries
+    remote_backoff_seconds: float = RemoteSettings.backoff_seconds
 
     @classmethod
     def from_conf(cls, extract: dict) -> "ExtractSettings":
         langid = extract.get("langid") or {}
         needle = extract.get("needle", "FAQPage")
+        remote = RemoteSettings.from_conf(extract.get("remote"))
         return cls(
+            remote_deadline_seconds=remote.deadline_seconds,
+            remote_read_timeout_seconds=remote.read_timeout_seconds,
+            remote_retries=remote.retries,
+            remote_backoff_seconds=remote.backoff_seconds,
             needle=needle.encode() if isinstance(needle, str) else bytes(needle),
             max_payload_bytes=int(extract.get("max_payload_bytes", cls.max_payload_bytes)),
             max_html_chars=int(extract.get("max_html_chars", cls.max_html_chars)),
@@ -51,6 +61,11 @@ class ExtractSettings:
             langid_top1_threshold=float(langid.get("top1_threshold", cls.langid_top1_threshold)),
             langid_cache_size=int(langid.get("cache_size", cls.langid_cache_size)),
         )
+
+    def remote(self) -> RemoteSettings:
+        """Bounds on reading https:// and s3:// inputs (conf ``extract.remote``)."""
+        return RemoteSettings(self.remote_deadline_seconds, self.remote_read_timeout_seconds,
+                              self.remote_retries, self.remote_backoff_seconds)
 
     def identifier(self) -> LanguageIdentifier:
         """The language identifier of these settings, loaded once per process."""
@@ -65,7 +80,9 @@ def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSet
     """Yield ``('pair', row)`` for every kept QA pair and ``('page', row)`` for every FAQ page.
 
     Counters (besides the WARC and markup ones): ``raw_pairs``, ``dropped_<reason>`` for each
-    filter, ``dropped_language_unidentified``, ``pairs_kept`` and ``kept_<iso639-3>``.
+    filter, ``dropped_language_unidentified``, ``pairs_kept``, ``kept_<iso639-3>``, and
+    ``text_control_chars``, ``text_invisible_chars``, ``text_fields_normalised`` for what was
+    removed from stored strings (lib/extract/clean.py, step 0).
     """
     identifier = settings.identifier()
     for record in scan_warc(stream, stats, needle=settings.needle,
@@ -88,6 +105,16 @@ def extract_from_warc(warc_filename: str, stream: BinaryIO, settings: ExtractSet
         yield from page_rows(common, page.pairs, page.hreflang, identifier, stats)
 
 
+def _normalize_common(common: dict, stats: collections.Counter) -> dict:
+    """The page's stored strings without control or invisible characters, each on one line."""
+    out = dict(common)
+    for key in ("url", "origin"):
+        out[key] = normalize_text(common[key], False, stats)
+    for key in ("title", "description"):
+        out[key] = normalize_text(common[key], False, stats) or None
+    return out
+
+
 def page_rows(common: dict, pairs: list[tuple[str, str]], hreflang: list[tuple[str, str]],
               identifier: LanguageIdentifier, stats: collections.Counter) -> Iterator[tuple[str, dict]]:
     """Clean, filter and language-tag one page's raw pairs, whatever the source.
@@ -96,10 +123,13 @@ def page_rows(common: dict, pairs: list[tuple[str, str]], hreflang: list[tuple[s
     file, offset, length, fetch date). Yields ``('pair', row)`` per kept pair, then the
     ``('page', row)``; counts ``raw_pairs``, ``dropped_<reason>``, ``pairs_kept``, ``kept_<lang>``.
     """
+    common = _normalize_common(common, stats)
+    hreflang = [(normalize_text(code, False, stats), normalize_text(link, False, stats))
+                for code, link in hreflang]
     cleaned = []
     for question, answer in pairs:
         stats["raw_pairs"] += 1
-        result = clean_pair(question, answer)
+        result = clean_pair(question, answer, stats)
         if isinstance(result, str):
             stats[f"dropped_{result}"] += 1
         else:

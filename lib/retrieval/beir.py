@@ -120,21 +120,40 @@ class BeirCollection:
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)   # query-id -> {corpus-id: score}
 
 
+class BeirFormatError(ValueError):
+    """A BEIR file that cannot be read: the message names the file, the line and what is wrong."""
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+    """The JSON objects of a BEIR ``.jsonl`` file, each with an ``_id`` (else BeirFormatError)."""
+    with open(path, encoding="utf-8", errors="strict") as fh:
+        try:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise BeirFormatError(f"{path}:{number}: not a JSON line ({exc})") from exc
+                if not isinstance(row, dict) or "_id" not in row:
+                    raise BeirFormatError(f"{path}:{number}: not a JSON object with an _id")
+                yield row
+        except UnicodeDecodeError as exc:
+            raise BeirFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
 def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, int]]:
+    """``{query-id: {corpus-id: score}}`` of a qrels TSV (BeirFormatError for a bad line)."""
     qrels: dict[str, dict[str, int]] = {}
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t")
         for i, row in enumerate(reader):
             if not row or (i == 0 and row[0] == "query-id"):
                 continue
-            qrels.setdefault(row[0], {})[row[1]] = int(float(row[2]))
+            try:
+                qrels.setdefault(row[0], {})[row[1]] = int(float(row[2]))
+            except (IndexError, ValueError) as exc:
+                raise BeirFormatError(f"{path}:{i + 1}: not 'query-id<TAB>corpus-id<TAB>score'") from exc
     return qrels
 
 

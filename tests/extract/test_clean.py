@@ -13,6 +13,7 @@ from lib.extract.clean import (
     clean_pair,
     clean_question,
     filter_reason,
+    normalize_text,
     origin_of,
     qa_id,
     question_key,
@@ -34,7 +35,48 @@ def read_covidqa(shared_data, name):
 
 def test_drop_reasons_are_the_five_filters_then_cleaning():
     assert DROP_REASONS == ("empty", "answer_has_question_mark", "answer_too_many_newlines",
-                            "question_too_short", "answer_too_short", "empty_after_cleaning")
+                            "question_too_short", "answer_too_short", "replacement_character",
+                            "empty_after_cleaning")
+
+
+# ---------------------------------------------------------------- invisible characters
+
+@pytest.mark.parametrize("raw, newlines, cleaned, controls, invisible", [
+    ("Wie\x00 kann ich\u200b mich infizieren?", True, GOOD_Q, 1, 1),
+    ("\ufeffWie kann ich mich infizieren?\u200f", True, GOOD_Q, 0, 2),
+    ("Wie kann\u202e ich\u2066 mich\u2069 infi\u00adzieren?", True, GOOD_Q, 0, 4),
+    ("Zeile 1\r\nZeile 2\rZeile 3\x85Zeile 4\u2028Zeile 5", True, "Zeile 1\nZeile 2\nZeile 3\nZeile 4\nZeile 5", 4, 0),
+    ("Zeile 1\r\nZeile 2", False, "Zeile 1 Zeile 2", 2, 0),
+    ("Tab\tund\x0bVT\x1fund\x7fDEL\x9f", True, "Tab und VT undDEL", 5, 0),
+    ("lone \ud800 surrogate \ufdd0 \U0010ffff", True, "lone surrogate", 3, 0),
+    # joiners inside words are spelling (Persian "mi-khaham", Hindi conjuncts), elsewhere dropped
+    ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", True, "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", 0, 0),
+    ("\u0915\u094d\u200d\u0937", True, "\u0915\u094d\u200d\u0937", 0, 0),
+    ("\u200dword \u200c next\u200d", True, "word next", 0, 3),
+    # visible format marks stay: the Arabic number sign
+    ("\u0600\u0661\u0662", True, "\u0600\u0661\u0662", 0, 0),
+])
+def test_normalize_text(raw, newlines, cleaned, controls, invisible):
+    from lib.extract.clean import normalize_text
+
+    stats = collections.Counter()
+    assert normalize_text(raw, newlines, stats) == cleaned
+    assert (stats["text_control_chars"], stats["text_invisible_chars"]) == (controls, invisible)
+    assert stats["text_fields_normalised"] == (cleaned != raw)
+
+
+def test_clean_pair_removes_invisible_characters_before_the_filters():
+    stats = collections.Counter()
+    # 10 code points only with the two zero-width spaces: too short once they are gone
+    assert clean_pair("Preis\u200b\u200bwo?", GOOD_A, stats) == "question_too_short"
+    assert clean_pair("Q: \u200bWie kann ich mich infizieren?", "A: \x00" + GOOD_A, stats) == (GOOD_Q, GOOD_A)
+    assert stats["text_invisible_chars"] == 3 and stats["text_control_chars"] == 1
+
+
+def test_pairs_holding_a_replacement_character_are_dropped():
+    assert clean_pair("Wie kann ich mich infizieren?", "Die Inkubationszeit betr\ufffdgt bis zu 14 Tage.") == \
+        "replacement_character"
+    assert clean_pair("Wie kann ich mich infizieren?", "Zu kurz \ufffd") == "answer_too_short"  # filters first
 
 
 @pytest.mark.parametrize("question, answer", [
@@ -314,18 +356,21 @@ def test_real_pairs_survive_cleaning(shared_data):
         "von Mund und Nase, aber auch durch den Kontakt über die Hände erfolgen kann.")
     assert qa_id(*clean_pair(first["question"], first["answer"])) == hashlib.md5(
         (first["question"] + " " + first["answer"]).encode("utf-8")).hexdigest()
-    # the one real answer that cleaning changes: the emoji table lists "©"
+    # a real answer that cleaning changes: the emoji table lists "©"; its 44 tabs become spaces
     question, answer = clean_pair(rows[38]["question"], rows[38]["answer"])
     assert question == "Kann ich mein Baby stillen?"
-    assert "Gynaecologists © 2020" in rows[38]["answer"]
+    assert "Gynaecologists © 2020" in rows[38]["answer"] and rows[38]["answer"].count("\t") == 44
     assert "Gynaecologists  2020 und der Deutschen Gesellschaft" in answer
-    assert len(answer) == len(rows[38]["answer"].strip()) - 1
-    changed = 0
-    for row in rows:
+    assert "\t" not in answer and len(answer) == len(normalize_text(rows[38]["answer"])) - 1
+    # the others: "©", tabs, CRs, zero-width spaces (U+200B) and soft hyphens (U+00AD) of real pages
+    changed = set()
+    for i, row in enumerate(rows):
         result = clean_pair(row["question"], row["answer"])
         if not isinstance(result, str) and result != (row["question"].strip(), row["answer"].strip()):
-            changed += 1
-    assert changed == 1
+            changed.add(i)
+    marked = {i for i, row in enumerate(rows)
+              if any(ch in row["question"] + row["answer"] for ch in "\t\r\u200b\u00ad\u00a9")}
+    assert 38 in changed and changed <= marked and len(changed) >= 5
 
 
 def test_real_duplicates_and_repeated_questions(shared_data):

@@ -5,7 +5,8 @@ import gzip
 
 import pytest
 
-from lib.extract.manifest import ManifestError, check_inputs, expand_inputs, join_base, open_uri, read_manifest
+from lib.extract.manifest import (ManifestError, RemoteReadError, RemoteSettings, check_inputs, expand_inputs,
+                                  join_base, open_uri, read_manifest)
 
 
 def test_gzipped_manifest_with_base_uri_like_common_crawl(tmp_path):
@@ -104,11 +105,12 @@ def test_s3_uris_use_boto3_lazily(monkeypatch):
     class Body:
         _raw_stream = "the raw stream"
 
-    fake = types.SimpleNamespace(client=lambda name: types.SimpleNamespace(
-        get_object=lambda Bucket, Key: calls.append((name, Bucket, Key)) or {"Body": Body()}))
+    fake = types.SimpleNamespace(client=lambda name, config: types.SimpleNamespace(
+        get_object=lambda Bucket, Key: calls.append((name, Bucket, Key, config.read_timeout)) or {"Body": Body()}))
     monkeypatch.setitem(sys.modules, "boto3", fake)
-    assert open_uri("s3a://commoncrawl/crawl-data/CC-MAIN-2024-22/x.warc.gz") == "the raw stream"
-    assert calls == [("s3", "commoncrawl", "crawl-data/CC-MAIN-2024-22/x.warc.gz")]
+    stream = open_uri("s3a://commoncrawl/crawl-data/CC-MAIN-2024-22/x.warc.gz", RemoteSettings(read_timeout_seconds=7))
+    assert stream._body == "the raw stream"
+    assert calls == [("s3", "commoncrawl", "crawl-data/CC-MAIN-2024-22/x.warc.gz", 7)]
 
 
 def test_folder_lists_warc_and_arc_files_sorted_and_binary_is_no_manifest(tmp_path, shared_data):
@@ -140,3 +142,140 @@ def test_remote_inputs_whose_name_does_not_tell_are_sniffed(tmp_path, shared_dat
             expand_sources([f"{base}/part_0.gz"], source="owi-parquet")
     finally:
         server.shutdown()
+
+
+def test_gzip_magic_with_garbage_and_an_empty_file_go_to_the_scan(tmp_path, shared_data):
+    """Neither stops the run as a manifest would: the scan counts them (and the run lists them)."""
+    import collections
+
+    from lib.extract.warc import scan_warc
+
+    good = shared_data / "warc-whirlwind" / "whirlwind.warc.gz"
+    # The real gzip header of a WARC member followed by bytes that are no deflate stream (the
+    # HTML of a real page): what a download cut and filled with other data looks like.
+    garbage = tmp_path / "garbage.warc.gz"
+    garbage.write_bytes(good.read_bytes()[:10] + (shared_data / "html-hreflang" / "kas.de-nordmazedonien.html").read_bytes()[:4096])
+    empty = tmp_path / "empty.warc.gz"
+    empty.write_bytes(b"")
+    assert expand_inputs([str(garbage), str(empty), str(good)]) == [str(garbage), str(empty), str(good)]
+    for path, counter in ((garbage, "unsupported_format"), (empty, "empty_files")):
+        stats = collections.Counter()
+        with open(path, "rb") as fh:
+            assert list(scan_warc(fh, stats)) == []
+        assert stats[counter] == 1
+
+
+class _Handler:
+    """Request handlers of a local HTTP server (127.0.0.1) misbehaving as real servers do."""
+
+    @staticmethod
+    def make(body: bytes, mode: str, log: list):
+        import http.server
+        import time
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                log.append((self.path, self.headers.get("Range")))
+                if self.path.endswith("missing.paths.gz"):
+                    self.send_error(404)
+                    return
+                start = int(self.headers["Range"][6:].rstrip("-")) if self.headers.get("Range") else 0
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                try:
+                    if mode == "trickle":  # one byte a second, for ever
+                        for i in range(start, len(body)):
+                            self.wfile.write(body[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(1.0)
+                    elif mode == "drop" and not start:  # half the file, then the connection drops
+                        self.wfile.write(body[: len(body) // 2])
+                        self.wfile.flush()
+                        self.close_connection = True
+                    else:
+                        self.wfile.write(body[start:])
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+        return Handler
+
+
+def _server(body: bytes, mode: str):
+    import http.server
+    import threading
+
+    log: list = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler.make(body, mode, log))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}", log
+
+
+def test_a_trickling_server_meets_the_deadline(shared_data):
+    import collections
+
+    from lib.extract.warc import scan_warc
+
+    body = (shared_data / "warc-whirlwind" / "whirlwind.warc.gz").read_bytes()
+    server, base, log = _server(body, "trickle")
+    try:
+        settings = RemoteSettings(deadline_seconds=2.5, read_timeout_seconds=5, retries=2, backoff_seconds=0.1)
+        stats = collections.Counter()
+        with pytest.raises(RemoteReadError, match=r"whirlwind.warc.gz: not read within 2.5 s .*deadline_seconds"):
+            with open_uri(f"{base}/whirlwind.warc.gz", settings) as stream:
+                list(scan_warc(stream, stats))
+        assert len(log) == 1  # a slow server is not retried: the deadline is for the whole file
+    finally:
+        server.shutdown()
+
+
+def test_a_dropped_connection_resumes_with_a_range_request(shared_data):
+    import collections
+
+    from lib.extract.warc import scan_warc
+
+    path = shared_data / "warc-resiliparse" / "warcfile.warc.gz"
+    body = path.read_bytes()
+    server, base, log = _server(body, "drop")
+    try:
+        sleeps = []
+        stream = open_uri(f"{base}/warcfile.warc.gz", RemoteSettings(retries=3, backoff_seconds=0.5))
+        stream._sleep = sleeps.append
+        stats, local = collections.Counter(), collections.Counter()
+        with stream:
+            assert stream.read() == body
+        assert log == [("/warcfile.warc.gz", None), ("/warcfile.warc.gz", f"bytes={len(body) // 2}-")]
+        assert sleeps == [0.5] and stream.retries_used == 1
+        with open_uri(f"{base}/warcfile.warc.gz") as stream, open(path, "rb") as fh:
+            assert [r.target_uri for r in scan_warc(stream, stats)] == [r.target_uri for r in scan_warc(fh, local)]
+        assert stats == local and stats["records"] == 50
+    finally:
+        server.shutdown()
+
+
+def test_manifest_errors_are_one_line_naming_input_and_cause(tmp_path, monkeypatch):
+    server, base, log = _server(b"", "plain")
+    try:
+        with pytest.raises(ManifestError) as error:
+            expand_inputs([f"{base}/crawl/missing.paths.gz"], remote=RemoteSettings(retries=3))
+        assert str(error.value) == f"cannot read manifest {base}/crawl/missing.paths.gz: HTTP 404 Not Found"
+        assert len(log) == 1  # a 404 is not retried
+    finally:
+        server.shutdown()
+
+    # No credentials anywhere: botocore says so without touching the network.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with pytest.raises(ManifestError) as error:
+        expand_inputs(["s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz"])
+    message = str(error.value)
+    assert message.startswith("cannot read manifest s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz: "
+                              "no AWS credentials")
+    assert "\n" not in message

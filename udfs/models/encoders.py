@@ -14,6 +14,7 @@ are truncated by the tokenizer, and reported per text so the job can count them.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Sequence
@@ -34,16 +35,40 @@ def looks_like_local_path(name: str) -> bool:
             or name.count("/") > 1 or os.path.exists(os.path.expanduser(name)))
 
 
+WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.h5", "*.msgpack", "*.onnx")
+_LFS_POINTER = b"version https://git-lfs"
+
+
 def check_local_model(name: str, conf_key: str) -> None:
-    """Raise FileNotFoundError naming ``conf_key`` when a local model folder is missing."""
+    """Raise FileNotFoundError naming ``conf_key`` when a local model folder is not a model:
+    missing, without config.json/modules.json, with one of them unreadable as JSON, or without
+    weight files (Git LFS pointers, left by a clone without Git LFS, do not count)."""
     if name is None or not str(name).strip():
         raise FileNotFoundError(f"{conf_key} is empty: set it to a model name or folder")
-    if looks_like_local_path(name):
-        path = Path(os.path.expanduser(str(name).removeprefix("file:")))
-        if not path.is_dir():
-            raise FileNotFoundError(f"{conf_key}: model folder {name!r} does not exist")
-        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
-            raise FileNotFoundError(f"{conf_key}: {name!r} holds no model (no config.json or modules.json)")
+    if not looks_like_local_path(name):
+        return  # a hub id: checked when it is loaded
+    path = Path(os.path.expanduser(str(name).removeprefix("file:")))
+    if not path.is_dir():
+        raise FileNotFoundError(f"{conf_key}: model folder {name!r} does not exist")
+    configs = [path / f for f in ("config.json", "modules.json") if (path / f).is_file()]
+    if not configs:
+        raise FileNotFoundError(f"{conf_key}: {name!r} holds no model (no config.json or modules.json)")
+    for config in configs:
+        try:
+            json.loads(config.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FileNotFoundError(f"{conf_key}: {config} is not valid JSON ({exc})") from exc
+    weights = [p for pattern in WEIGHT_PATTERNS for p in path.rglob(pattern) if p.is_file()]
+    real = []
+    for weight in weights:
+        with open(weight, "rb") as fh:
+            if not fh.read(len(_LFS_POINTER)) == _LFS_POINTER:
+                real.append(weight)
+    if not real:
+        found = ", ".join(sorted(p.name for p in weights))
+        why = f"Git LFS pointers instead of weights: {found} (run git lfs pull)" if weights else \
+            "no " + " or ".join(WEIGHT_PATTERNS) + " file"
+        raise FileNotFoundError(f"{conf_key}: {name!r} holds no model weights: {why}")
 
 
 def task_device() -> str:
