@@ -38,6 +38,8 @@ PARQUET_SUFFIXES = (".parquet",)
 _SUFFIXES = {"warc": WARC_SUFFIXES, "wdc-nquads": NQUADS_SUFFIXES, "owi-parquet": PARQUET_SUFFIXES}
 _SNIFF_BYTES = 4096
 REMOTE_SCHEMES = ("s3", "s3a", "s3n", "http", "https")
+#: Names of Common Crawl's manifests (warc.paths.gz, wat.paths.gz, ...): read as manifests unsniffed.
+MANIFEST_SUFFIXES = (".paths", ".paths.gz")
 
 
 class ManifestError(ValueError):
@@ -346,8 +348,8 @@ def expand_sources(inputs: list[str], base_uri: str | None = None, source: str |
     ``.parquet``; names starting with ``.`` or ``_`` are skipped). With ``source`` None the
     format is sniffed where that is unambiguous: a local file by its content (WARC or ARC, N-Quads
     after gunzip, Parquet), a folder's files by name or content, a remote input and a manifest
-    entry by name (``.parquet``, ``.nq.gz``, ...), else ``warc``. A local or remote input that
-    is none of the three is read as a manifest. A missing local input is passed on as it is,
+    entry by name (``.parquet``, ``.nq.gz``, ...; ``*.paths.gz`` is a manifest), else ``warc``.
+    A local or remote input that is none of the three is read as a manifest. A missing local input is passed on as it is,
     so that :func:`check_inputs` can name every missing file at once; an empty one too (the scan
     counts it as an unreadable file and the run lists it, instead of it stopping the whole run).
     Remote manifests are read within the bounds of ``remote``.
@@ -360,7 +362,7 @@ def expand_sources(inputs: list[str], base_uri: str | None = None, source: str |
                 if source is not None and named != source:
                     raise ManifestError(f"{item} is named like a {named} file, not {source} (see --source)")
                 found.append((item, named))
-            elif source == "warc":
+            elif source == "warc" or item.endswith(MANIFEST_SUFFIXES):
                 found += _manifest_entries(item, base_uri, source, remote)  # warc.paths.gz and kin
             else:
                 found += _remote_input(item, base_uri, source, remote)
@@ -413,6 +415,8 @@ def _remote_input(uri: str, base_uri: str | None, source: str | None,
     try:
         with open_uri(uri, remote) as stream:
             head = stream.read(_SNIFF_BYTES)
+    except RemoteReadError as exc:
+        raise ManifestError(f"cannot read {exc}") from exc  # the message names the input
     except (OSError, ValueError) as exc:
         raise ManifestError(f"cannot read {uri}: {exc}") from exc
     fmt = sniff_format(head)
