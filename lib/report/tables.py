@@ -118,6 +118,10 @@ class EvaluationRun:
     counters: dict = field(default_factory=dict)
 
 
+def _seconds(when) -> object:
+    return when.strftime("%Y-%m-%d %H:%M:%S") if hasattr(when, "strftime") else when
+
+
 def evaluation(runs: list[EvaluationRun]) -> pd.DataFrame:
     """The latest evaluation of each language from ``evaluate`` rows of the runs table.
 
@@ -135,7 +139,7 @@ def evaluation(runs: list[EvaluationRun]) -> pd.DataFrame:
         for language, values in found.items():
             latest[language] = {"language": language, **{k: values.get(k) for k in MEASURES},
                                 "queries": (run.counters or {}).get(f"queries_{language}"),
-                                "run_id": run.run_id, "finished_at": run.finished_at}
+                                "run_id": run.run_id, "finished_at": _seconds(run.finished_at)}
     cols = ["language", *MEASURES, "queries", "run_id", "finished_at"]
     return pd.DataFrame([latest[k] for k in sorted(latest)], columns=cols)
 
