@@ -9,11 +9,12 @@ train ('held_out' pairs are in neither split; their answers stay in the corpus).
 
 Writes the Delta tables benchmark_corpus, benchmark_queries, benchmark_qrels (partitioned by
 language; the languages built in this run are replaced, others kept) and, with ``--export DIR``
-(a folder or any fsspec URL: s3://, abfss://, gs://, dbfs:/), for each language of the tables
-(not only those built in this run) ``DIR/<language>/{corpus.jsonl, queries.jsonl, qrels/test.tsv, qrels/test.jsonl}`` (and the train
-qrels when the language has training queries), plus ``DIR/README.md``, a dataset card whose configs
-``<language>-corpus``, ``<language>-queries`` and ``<language>-qrels`` let ``datasets.load_dataset``
-and MTEB read the folder as it is, while BEIR's GenericDataLoader reads ``DIR/<language>``.
+(a folder or any fsspec URL: s3://, abfss://, gs://, dbfs:/), for every language of the tables (not
+only those built in this run) ``DIR/<language>/{corpus.jsonl, queries.jsonl, qrels/test.tsv,
+qrels/test.jsonl}`` (and the train qrels when the language has training queries), plus
+``DIR/README.md``, a dataset card whose configs ``<language>-corpus``, ``<language>-queries`` and
+``<language>-qrels`` let ``datasets.load_dataset`` and MTEB read the folder as it is, while BEIR's
+GenericDataLoader reads ``DIR/<language>``.
 """
 from __future__ import annotations
 

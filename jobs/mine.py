@@ -18,10 +18,12 @@
 ``--export DIR --strategy S --export-format F`` then writes the records after strategy S (top4,
 denoised, margin, top10-scores, all; seeded) in the layout F a trainer reads (lib/exports/trainers.py):
 sentence-transformers' ``n-tuple`` or ``triplet`` (with a ``scores`` column for MarginMSE) or
-FlagEmbedding's ``flagembedding`` JSON lines, as ``DIR/<F>/<S>/<language>/train-*`` with a dataset
-card naming one config ``<F>-<S>-<language>`` each, so that ``datasets.load_dataset(DIR, config)``
-goes to a trainer as it is. DIR is a folder or any fsspec URL (s3://, abfss://, gs://, dbfs:/). It
-also reports, per language, how many candidates each strategy removes as likely false negatives.
+FlagEmbedding's ``flagembedding`` JSON lines, as ``DIR/<F>/<S>/<language>/train-*``. The dataset
+card ``DIR/README.md`` names one config ``<F>-<S>-<language>`` per sentence-transformers file set,
+so that ``datasets.load_dataset(DIR, config)`` goes to a trainer as it is; FlagEmbedding's files are
+a dataset of their own with their card in ``DIR/flagembedding/`` (configs ``<S>-<language>``). DIR
+is a folder or any fsspec URL (s3://, abfss://, gs://, dbfs:/). The export also reports, per
+language, how many candidates each strategy removes as likely false negatives.
 ``--export-only`` skips mining.
 """
 from __future__ import annotations

@@ -45,6 +45,10 @@ def test_files_round_trip(tmp_path):
     assert c.queries == {"q1": "Frage?"} and c.qrels == {"q1": {"d1": 1}}
     with pytest.raises(FileNotFoundError, match="dev.tsv"):
         beir.read_collection(tmp_path, "dev")
+    # JSON-lines qrels with float scores beside the TSV; a split without a query writes no file.
+    assert json.loads((tmp_path / "qrels" / "test.jsonl").read_text()) == {"query-id": "q1", "corpus-id": "d1", "score": 1.0}
+    assert beir.write_qrels(tmp_path, "dev", iter([])) == 0
+    assert sorted(p.name for p in (tmp_path / "qrels").iterdir()) == ["test.jsonl", "test.tsv", "train.jsonl", "train.tsv"]
 
 
 def rows(path):
