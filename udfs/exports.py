@@ -114,6 +114,7 @@ def export_qa_pairs(pairs: DataFrame, annotations: DataFrame | None, dest: Desti
     """
     from pyspark import StorageLevel
 
+    dest.remove("README.md")                      # until the new card is written: not finished
     rows = qa_rows(pairs, annotations).persist(StorageLevel.MEMORY_AND_DISK)
     sizes = rows.groupBy("language").agg(F.count("*").alias("n"), F.count("topic").alias("annotated")).collect()
     annotated = {r["language"]: int(r["annotated"]) for r in sizes}
@@ -184,6 +185,9 @@ def export_hard_negatives(table: DataFrame, dest: Destination, formats: list[str
     for fmt in formats:
         for strategy in strategies:
             trainers.check(fmt, strategy, params)
+    dest.remove("README.md")                      # until the new cards are written: not finished
+    dest.remove("flagembedding/README.md")
+    for fmt in formats:
         groups: dict[str, list[str]] = {}          # one schema per group of strategies
         for strategy in strategies:
             groups.setdefault(trainers.schema(fmt, strategy, params), []).append(strategy)
@@ -231,6 +235,7 @@ def export_benchmark(corpus: DataFrame, queries: DataFrame, qrels: DataFrame, la
     JSONL qrels beside the TSV ones, and the card naming the three configs of each language."""
     counts: dict[str, int] = {}
     configs: list[hf.Config] = []
+    dest.remove("README.md")                      # until the new card is written: not finished
     for language in languages:
         dest.remove(language)
         folder = dest.uri(language)
