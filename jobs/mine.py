@@ -15,15 +15,20 @@
 5. One record per query merged into Delta ``hard_negatives``:
    (query, positive, pos_score, negatives, neg_scores) plus ids, BM25 scores and bookkeeping.
 
-``--export DIR --strategy S`` then writes ``DIR/<S>/<language>.jsonl`` with records
-``{query_id, query, positive, pos_score, negatives, neg_scores}`` after strategy S (all, top4,
-denoised, margin, top10-scores; seeded) and reports, per language, how many candidates each
-strategy removes as likely false negatives. ``--export-only`` skips mining.
+``--export DIR --strategy S --export-format F`` then writes the records after strategy S (top4,
+denoised, margin, top10-scores, all; seeded) in the layout F a trainer reads (lib/exports/trainers.py):
+sentence-transformers' ``n-tuple`` or ``triplet`` (with a ``scores`` column for MarginMSE) or
+FlagEmbedding's ``flagembedding`` JSON lines, as ``DIR/<F>/<S>/<language>/train-*``. The dataset
+card ``DIR/README.md`` names one config ``<F>-<S>-<language>`` per sentence-transformers file set,
+so that ``datasets.load_dataset(DIR, config)`` goes to a trainer as it is; FlagEmbedding's files are
+a dataset of their own with their card in ``DIR/flagembedding/`` (configs ``<S>-<language>``). DIR
+is a folder or any fsspec URL (s3://, abfss://, gs://, dbfs:/). The export also reports, per
+language, how many candidates each strategy removes as likely false negatives.
+``--export-only`` skips mining.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 
@@ -32,25 +37,34 @@ from pyspark.sql import functions as F
 
 from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
+from lib.exports import destination, trainers
 from lib.retrieval import negatives as neg
 from lib.schemas import HARD_NEGATIVES, HARD_NEGATIVES_KEY, HARD_NEGATIVES_PARTITION, columns
+from udfs import exports
 from udfs.retrieval import bm25 as bm25_udf
 from udfs.retrieval import rerank as rerank_udf
 from udfs.progress import ProgressReporter
 from udfs.delta import is_delta_table, merge_new_rows, read_table
 
-EXPORT_CHOICES = ("all",) + neg.STRATEGIES
-
 EXAMPLES = """examples:
   spark-submit.sh mine                                   # mine every language of the benchmark tables
   spark-submit.sh mine --languages deu --limit 1000      # a trial on 1,000 German training queries
   spark-submit.sh mine --export build/negatives --strategy denoised --export-only
+  spark-submit.sh mine --export build/negatives --export-only --strategy top10-scores \
+      --export-format n-tuple --export-format flagembedding --languages deu,eng
+  spark-submit.sh mine --export s3://bucket/webfaq/negatives --export-only        # needs s3fs
   spark-submit.sh mine --profile gpu --conf mine.rerank.gpus_per_task=1
+
+Train on the export:
+  train = datasets.load_dataset("build/negatives", "n-tuple-denoised-deu", split="train")
+  SentenceTransformerTrainer(model=model, train_dataset=train, loss=MultipleNegativesRankingLoss(model))
 
 Counters: queries_to_mine, queries_already_mined, queries_without_bm25_hit, candidates, candidates
 per language, positives_in_bm25_top, removed_positive_duplicates, removed_repeated_texts,
-languages_without_analyzer, indexes_built; with --export: exported_<strategy>_<lang>, skipped_without_negatives_<lang>,
-fn_removed_<strategy>_<lang> (candidates a strategy drops as likely false negatives)."""
+languages_without_analyzer, indexes_built; with --export: exported_<format>_<strategy>_<lang> (rows),
+skipped_short_<format>_<strategy>_<lang> (fewer negatives than an n-tuple needs),
+skipped_empty_<format>_<strategy>_<lang> (no negative left), fn_removed_<strategy>_<lang> (candidates a
+strategy drops as likely false negatives)."""
 
 
 def training_queries(spark, conf: dict, table, languages: list[str]):
@@ -79,15 +93,31 @@ class MineJob(SparkJob):
         parser.add_argument("--limit", type=int, default=None, metavar="N",
                             help="mine at most N missing queries (a trial run)")
         parser.add_argument("--rebuild-index", action="store_true", help="rebuild the BM25 indexes")
-        parser.add_argument("--export", default=None, metavar="DIR", help="write JSONL to DIR/<strategy>/<language>.jsonl")
-        parser.add_argument("--strategy", choices=EXPORT_CHOICES, action="append", default=None,
-                            help="negatives in the export (repeatable; default: all)")
+        parser.add_argument("--export", default=None, metavar="DIR",
+                            help="write the hard negatives to DIR (a folder or an fsspec URL such as s3://..., "
+                                 "dbfs:/...) as DIR/<format>/<strategy>/<language>/ with a dataset card listing "
+                                 "the configs of this export (use a new folder per export)")
+        parser.add_argument("--strategy", choices=trainers.STRATEGIES, action="append", default=None,
+                            help="how negatives are chosen (repeatable; default: "
+                                 f"{', '.join(neg.STRATEGIES)}; 'all' keeps every candidate)")
+        parser.add_argument("--export-format", choices=trainers.FORMATS, action="append", default=None,
+                            help="layout of the export (repeatable; default: n-tuple): n-tuple and triplet for "
+                                 "sentence-transformers, flagembedding for FlagEmbedding")
         parser.add_argument("--seed", type=int, default=None, help="export seed (default: mine.export.seed)")
         parser.add_argument("--export-only", action="store_true", help="skip mining, only export")
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
         if args.export_only and not args.export:
             raise UsageError("--export-only needs --export DIR")
+        if args.export:
+            try:
+                self.destination = destination.check(args.export, "--export")
+                params = neg.StrategyParams.from_conf(confmod.get(conf, "mine.export"))
+                for fmt in self.formats(args):
+                    for strategy in self.strategies(args):
+                        trainers.check(fmt, strategy, params)
+            except (destination.DestinationError, trainers.FormatError, ValueError) as exc:
+                raise UsageError(str(exc)) from exc
         if args.limit is not None and args.limit < 1:
             raise UsageError("--limit must be at least 1")
         if int(confmod.get(conf, "mine.top_k")) < 1:
@@ -99,6 +129,12 @@ class MineJob(SparkJob):
 
     def inputs(self, args: argparse.Namespace) -> list[str]:
         return ["benchmark_queries", "benchmark_qrels", "benchmark_corpus"]
+
+    def strategies(self, args) -> list[str]:
+        return list(dict.fromkeys(args.strategy or neg.STRATEGIES))
+
+    def formats(self, args) -> list[str]:
+        return list(dict.fromkeys(args.export_format or ["n-tuple"]))
 
     def languages(self, args, conf) -> list[str]:
         if args.languages:
@@ -187,7 +223,6 @@ class MineJob(SparkJob):
     def export(self, spark, args, conf) -> dict:
         params = neg.StrategyParams.from_conf(confmod.get(conf, "mine.export"))
         seed = args.seed if args.seed is not None else int(confmod.get(conf, "mine.export.seed"))
-        strategies = args.strategy or ["all"]
         table = read_table(spark, self.table(conf, "hard_negatives"))
         wanted = self.languages(args, conf)
         if wanted:
@@ -210,7 +245,8 @@ class MineJob(SparkJob):
               .groupBy("language").agg(*[F.sum(F.col(f"`{s}`")).alias(s) for s in neg.STRATEGIES],
                                        F.sum("candidates").alias("candidates")).orderBy("language").collect())
         print("[mine] candidates removed as likely false negatives, per language "
-              f"(denoised > {params.denoise_high}, margin > {params.margin_fraction} x positive score)")
+              f"(denoised > max_score {params.max_score}, margin > positive score - |positive score| x "
+              f"relative_margin {params.relative_margin})")
         print(f"  {'language':<9}{'candidates':>11}" + "".join(f"{s:>14}" for s in neg.STRATEGIES))
         for r in fn:
             print(f"  {r['language']:<9}{int(r['candidates']):>11}" + "".join(f"{int(r[s]):>14}" for s in neg.STRATEGIES))
@@ -218,29 +254,12 @@ class MineJob(SparkJob):
                 counters[f"fn_removed_{s}_{r['language']}"] = int(r[s])
             counters[f"fn_candidates_{r['language']}"] = int(r["candidates"])
 
-        languages = [r["language"] for r in fn]
-        for strategy in strategies:
-            folder = os.path.join(args.export, strategy)
-            os.makedirs(folder, exist_ok=True)
-            for language in languages:
-                rows = (table.where(F.col("language") == language).orderBy("query_id")
-                        .select("query_id", "query", "positive", "pos_score", "negatives", "neg_scores").toLocalIterator())
-                n = skipped = 0
-                with open(os.path.join(folder, f"{language}.jsonl"), "w", encoding="utf-8") as fh:
-                    for row in rows:
-                        rec = row.asDict()
-                        if not rec["negatives"]:
-                            skipped += 1
-                            continue
-                        if strategy == "all":
-                            out = {k: rec[k] for k in ("query_id", "query", "positive", "pos_score", "negatives", "neg_scores")}
-                        else:
-                            out = neg.export_record(strategy, rec, seed, params)
-                        fh.write(json.dumps(out, ensure_ascii=False) + "\n")
-                        n += 1
-                counters[f"exported_{strategy}_{language}"] = n
-                counters[f"skipped_without_negatives_{language}"] = skipped
-            print(f"[mine] {strategy}: {folder}/<language>.jsonl")
+        counters.update(exports.export_hard_negatives(
+            table, self.destination, self.formats(args), self.strategies(args), seed, params,
+            int(confmod.get(conf, "export.rows_per_shard")), trainers.strategy_notes(params),
+            license=str(confmod.get(conf, "export.license")),
+            pretty_name=str(confmod.get(conf, "export.names.hard_negatives"))))
+        print(f"[mine] hard negatives written to {args.export} (configs <format>-<strategy>-<language>, README.md)")
         return counters
 
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:

@@ -239,3 +239,34 @@ run_id string
 """
 HARD_NEGATIVES_KEY = ("language", "query_id")
 HARD_NEGATIVES_PARTITION = ("language",)
+
+# ---- exports people load as they are (jobs/export.py, benchmark --export, mine --export) -----
+
+# The main dataset in the Hugging Face layout, one config per language (lib/exports/qa.py): the
+# fields of the released WebFAQ datasets, labels from qa_annotations (null where not annotated).
+HF_QA_PAIRS = """
+id string,
+origin string,
+url string,
+question string,
+answer string,
+semantic_similarity_score float,
+topic string,
+question_type string
+"""
+
+# Hard negatives in the layouts trainers take (lib/exports/trainers.py). sentence-transformers:
+# the inputs in order, then ``scores`` (the label column: positive score first, the soft targets of
+# MarginMSE); FlagEmbedding: its JSON-lines record. ``language`` and ``query_id`` close every row:
+# the dataset card's configs leave them out of what a sentence-transformers trainer is handed.
+HARD_NEGATIVE_TRACE = "language string, query_id string"
+
+
+def n_tuple_schema(num_negatives: int) -> str:
+    negatives = ", ".join(f"negative_{i} string" for i in range(1, num_negatives + 1))
+    return f"query string, positive string, {negatives}, scores array<float>, {HARD_NEGATIVE_TRACE}"
+
+
+TRIPLET = f"query string, positive string, negative string, scores array<float>, {HARD_NEGATIVE_TRACE}"
+FLAGEMBEDDING = ("query string, pos array<string>, neg array<string>, pos_scores array<float>, "
+                 f"neg_scores array<float>, {HARD_NEGATIVE_TRACE}")

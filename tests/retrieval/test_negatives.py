@@ -54,8 +54,11 @@ def test_margin_is_relative_to_the_positive():
     s = neg.select("margin", 0.8, SCORES, 1, "q1")       # limit 0.76
     assert [SCORES[i] for i in s.indices] == [0.7, 0.6, 0.5, 0.4]
     assert s.removed_false_negatives == 3                 # 0.95, 0.91 and 0.85 are above 0.76
-    s = neg.select("margin", 0.5, SCORES, 1, "q1", neg.StrategyParams(margin_fraction=1.0))
+    s = neg.select("margin", 0.5, SCORES, 1, "q1", neg.StrategyParams(relative_margin=0.0))
     assert max(SCORES[i] for i in s.indices) <= 0.5
+    # sentence-transformers' rule: pos - |pos| x relative_margin, also for a negative positive score.
+    s = neg.select("margin", -0.5, [-0.4, -0.53, -0.6], 1, "q1", neg.StrategyParams(relative_margin=0.05))
+    assert s.indices == [1, 2] and s.removed_false_negatives == 1           # limit -0.525
 
 
 def test_false_negative_removals_match_the_selections():
@@ -65,13 +68,7 @@ def test_false_negative_removals_match_the_selections():
         assert neg.select(strategy, 0.8, SCORES, 3, "q").removed_false_negatives == counts[strategy]
 
 
-def test_export_record_keeps_texts_and_scores_aligned():
-    record = {"query_id": "q1", "query": "q?", "positive": "p", "pos_score": 0.8,
-              "negatives": [f"text {x}" for x in SCORES], "neg_scores": SCORES}
-    for strategy in neg.STRATEGIES:
-        out = neg.export_record(strategy, record, 5, neg.StrategyParams())
-        assert set(out) == {"query_id", "query", "positive", "pos_score", "negatives", "neg_scores"}
-        assert [f"text {x}" for x in out["neg_scores"]] == out["negatives"]
+def test_unknown_strategy():
     with pytest.raises(ValueError, match="unknown strategy"):
         neg.select("random", 0.8, SCORES, 1, "q")
 
@@ -80,4 +77,6 @@ def test_params_from_conf():
     from lib.conf import load_conf
 
     p = neg.StrategyParams.from_conf(load_conf("local")["mine"]["export"])
-    assert (p.denoise_high, p.denoise_low, p.margin_fraction, p.num_negatives, p.top_scores) == (0.9, 0.1, 0.95, 4, 10)
+    assert (p.max_score, p.min_score, p.relative_margin, p.num_negatives, p.scores_num_negatives) == (0.9, 0.1, 0.05, 4, 10)
+    with pytest.raises(ValueError, match="unknown hard-negative parameter.*denoise_high"):
+        neg.StrategyParams.from_conf({"seed": 1, "denoise_high": 0.9})
