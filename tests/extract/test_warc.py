@@ -17,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import lib.extract.warc as warc
+import lib.extract.stream_io as stream_io
 from lib.extract.warc import WarcRecord, make_needle_finder, normalise_warc_date, scan_warc
 
 FAQ_PAGES = {  # fixture file -> the URL it was captured from
@@ -184,7 +184,7 @@ def test_payload_cap_is_counted(test_warc):
 
 def test_same_result_with_the_memchr_finder(test_warc, monkeypatch):
     expected, _ = scan(test_warc)
-    monkeypatch.setattr(warc, "_SZ_FIND", None)
+    monkeypatch.setattr(stream_io, "_SZ_FIND", None)
     records, _ = scan(test_warc)
     assert [(r.target_uri, r.offset, r.payload) for r in records] == \
         [(r.target_uri, r.offset, r.payload) for r in expected]
@@ -194,7 +194,7 @@ def test_small_read_buffer_and_short_reads(test_warc, monkeypatch):
     """Members straddle the read buffer; a stream that returns a few bytes a call and has no
     readinto (like some network bodies) gives the same result."""
     expected, expected_stats = scan(test_warc)
-    monkeypatch.setattr(warc, "READ_SIZE", 4096)
+    monkeypatch.setattr(stream_io, "READ_SIZE", 4096)
 
     class Trickle:
         def __init__(self, data: bytes):
@@ -454,7 +454,7 @@ def test_normalise_warc_date(raw, expected):
 
 @pytest.mark.parametrize("use_simd", [True, False])
 def test_needle_finder(use_simd):
-    if use_simd and warc._SZ_FIND is None:
+    if use_simd and stream_io._SZ_FIND is None:
         pytest.skip("stringzilla not installed")
     find = make_needle_finder(b"FAQPage", use_simd=use_simd)
     data = b"<script>{'@type': 'FAQPage'}</script> QQQ FAQPag FAQPage"
@@ -479,7 +479,7 @@ def _recompress(raw: bytes, **gzip_kwargs) -> bytes:
 def test_members_with_differing_headers(test_warc, monkeypatch, simd):
     """Each member with its own mtime: the header hints miss, the result does not change."""
     if not simd:
-        monkeypatch.setattr(warc, "_SZ_FIND", None)
+        monkeypatch.setattr(stream_io, "_SZ_FIND", None)
     members = member_offsets(test_warc)
     raw = b"".join(gzip.compress(gzip.decompress(test_warc[o:o + n]), mtime=1_700_000_000 + i)
                    for i, (o, n) in enumerate(members))
