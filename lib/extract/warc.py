@@ -44,6 +44,9 @@ Counters (``stats`` keys):
 ``html_responses``     responses with HTTP status 200 and an HTML Content-Type
 ``candidates``         records yielded: HTML 200 responses containing ``needle``
 ``unreadable_records`` records (or gzip members) that could not be parsed or decompressed
+``bad_content_length``  records whose Content-Length is missing, not a number, negative, longer
+                       than the record (unreadable) or shorter (bytes left in its gzip member;
+                       the record is kept as its Content-Length gives it)
 ``truncated_files``    the file ended in the middle of a record or of a gzip member
 ``malformed_dates``    candidates whose WARC-Date is not a valid date (``date`` is None)
 ``truncated_payloads`` candidates whose payload was cut at ``max_payload_bytes``
@@ -84,6 +87,9 @@ from lib.extract.warc_headers import (MAX_HEADER_BYTES, arc_header, crlf_field, 
                                       record_tail)
 
 __all__ = ["WarcRecord", "scan_warc", "normalise_warc_date", "make_needle_finder"]
+
+#: The counter of records whose Content-Length does not fit them (every path counts here).
+BAD_LENGTH = "bad_content_length"
 
 @dataclass(slots=True)
 class WarcRecord:
@@ -210,6 +216,12 @@ class _Scanner:
                 self.stats[name] += value
                 setattr(self, name, 0)
 
+    def bad_length(self) -> None:
+        """Count a record that cannot be read because its Content-Length is missing, not a
+        number, negative, or runs past the record's end."""
+        self.stats["unreadable_records"] += 1
+        self.stats[BAD_LENGTH] += 1
+
     # -- WARC records ------------------------------------------------------------------------
 
     def warc(self, rec: bytes, offset: int, length: int, complete: bool = True,
@@ -258,7 +270,7 @@ class _Scanner:
         fields = header_fields(rec[:hend])
         clen = parse_length(fields.get(b"content-length"))
         if clen < 0:
-            self.stats["unreadable_records"] += 1
+            self.bad_length()
             return -1, None
         end = bstart + clen
         if fields.get(b"warc-type", b"").lower() != b"response":
@@ -506,14 +518,17 @@ def _member_tail(sc: _Scanner, data: bytes, end: int, size: int, result):
 
     Another record follows inside the member: the file is one gzip stream (or members hold
     several records); returns ``(result, tail)``, ``tail`` the index where the next record
-    starts. A Content-Length that overruns the member makes the record unreadable. Else returns
-    ``(result, -1)``.
+    starts. Else the Content-Length does not fit the member: longer than the member, the record
+    is unreadable; shorter (more than line ends left after its block), the record is kept as its
+    Content-Length gives it; both are counted. Returns ``(result, -1)`` then.
     """
     if size < end:
-        sc.stats["unreadable_records"] += 1  # the Content-Length overruns the member
+        sc.bad_length()  # the Content-Length overruns the member
         return None, -1
     if size - end > 8 and (sc.arc or data.find(b"WARC/", end, end + 64) >= 0):
         return result, record_tail(data, end)
+    if data[end:size].strip(b"\r\n"):
+        sc.stats[BAD_LENGTH] += 1  # bytes left over: the Content-Length is too short
     return result, -1
 
 
@@ -578,7 +593,7 @@ def _stream_head(sc: _Scanner, window: ByteWindow) -> tuple[int, int]:
         clen = parse_length(fields.get(b"content-length"))
         if clen < 0:
             sc.records += 1
-            stats["unreadable_records"] += 1
+            sc.bad_length()
             window.skip(5)
             return _SKIP
         return head_len, clen

@@ -299,7 +299,45 @@ def test_bad_content_length_is_unreadable_not_fatal(test_warc):
     pieces[3] = pieces[3][:i] + b"9" + pieces[3][i:]  # the financescout24 response: 10x too long
     records, stats = scan(b"".join(gzip.compress(p) for p in pieces))
     assert [r.target_uri for r in records] == EXPECTED_CANDIDATES[1:]
-    assert stats["unreadable_records"] == 1
+    assert stats["unreadable_records"] == 1 and stats["bad_content_length"] == 1
+
+
+def _with_content_length(record: bytes, change) -> bytes:
+    """``record`` with the Content-Length of its WARC header replaced by ``change(old value)``."""
+    i = record.index(b"Content-Length: ") + len(b"Content-Length: ")
+    j = record.index(b"\r\n", i)
+    return record[:i] + str(change(int(record[i:j]))).encode() + record[j:]
+
+
+@pytest.mark.parametrize("damage", ["negative", "too short", "negative, LF header"])
+def test_content_length_too_short_or_negative_is_counted(test_warc, shared_data, damage):
+    """The real financescout24 response record (written by warcio from the fixture page), one gzip
+    member, its WARC Content-Length made negative or 1,000 bytes short; the last case also has LF
+    line ends in its WARC header, so that the tolerant parser reads it instead of the fast one.
+    Both count the record under the same name; a negative length makes it unreadable, a short
+    one keeps it as its Content-Length gives it."""
+    members = member_offsets(test_warc)
+    pieces = [gzip.decompress(test_warc[o:o + n]) for o, n in members]
+    record = pieces[3]
+    assert FAQ_PAGES["financescout24.de.autokredit.html"].encode() in record[:record.index(b"\r\n\r\n")]
+    if damage == "too short":
+        pieces[3] = _with_content_length(record, lambda n: n - 1000)
+    else:
+        pieces[3] = _with_content_length(record, lambda n: -n)
+    if damage == "negative, LF header":
+        head, sep, block = pieces[3].partition(b"\r\n\r\n")
+        pieces[3] = head.replace(b"\r\n", b"\n") + b"\n\n" + block
+    records, stats = scan(b"".join(gzip.compress(p) for p in pieces))
+    assert stats["bad_content_length"] == 1
+    assert stats["records"] == 22
+    if damage == "too short":
+        assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+        page = (shared_data / "html-faqpage-jsonld-de" / "financescout24.de.autokredit.html").read_bytes()
+        assert records[0].payload == page[:-1000]
+        assert stats["unreadable_records"] == 0
+    else:
+        assert [r.target_uri for r in records] == EXPECTED_CANDIDATES[1:]
+        assert stats["unreadable_records"] == 1
 
 
 def test_lf_line_ends_and_lower_case_field_names(test_warc):
@@ -355,6 +393,7 @@ def test_counts_and_response_uris_equal_warcio(shared_data, name):
     for record in records:
         assert record.payload == payloads[record.target_uri]
     assert stats["unreadable_records"] == 0 and stats["truncated_files"] == 0
+    assert stats["bad_content_length"] == 0
 
 
 def test_common_crawl_slice_has_no_faq_page(shared_data):
