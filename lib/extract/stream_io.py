@@ -472,6 +472,17 @@ class ByteWindow:
         self.pos += len(data)
         return data
 
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` unread bytes, without taking them."""
+        self.fill(n)
+        return self.buf[self.pos:self.pos + n]
+
+    def unread(self, data: bytes) -> None:
+        """Put ``data``, the last bytes taken, back in front of the unread bytes."""
+        self.buf = data + self.buf[self.pos:]
+        self.base += self.pos - len(data)
+        self.pos = 0
+
     def skip(self, n: int) -> int:
         """Drop ``n`` bytes without keeping them; the number dropped (fewer at the end)."""
         have = min(n, self.available())

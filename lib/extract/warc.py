@@ -45,8 +45,9 @@ Counters (``stats`` keys):
 ``candidates``         records yielded: HTML 200 responses containing ``needle``
 ``unreadable_records`` records (or gzip members) that could not be parsed or decompressed
 ``bad_content_length``  records whose Content-Length is missing, not a number, negative, longer
-                       than the record (unreadable) or shorter (bytes left in its gzip member;
-                       the record is kept as its Content-Length gives it)
+                       than the record (unreadable; in an uncompressed WARC the scan goes on at
+                       the next record's header) or shorter (bytes left in its gzip member; the
+                       record is kept as its Content-Length gives it)
 ``truncated_files``    the file ended in the middle of a record or of a gzip member
 ``malformed_dates``    candidates whose WARC-Date is not a valid date (``date`` is None)
 ``truncated_payloads`` candidates whose payload was cut at ``max_payload_bytes``
@@ -84,7 +85,7 @@ from lib.extract.stream_io import (COMPLETE, GZIP_MAGIC, OVERSIZED, TRUNCATED, B
                                    make_needle_finder, peek_gzip, read_start)
 from lib.extract.warc_headers import (MAX_HEADER_BYTES, arc_header, crlf_field, crlf_head, head_end,
                                       header_fields, normalise_warc_date, parse_length, record_size,
-                                      record_tail)
+                                      record_tail, starts_warc_head)
 
 __all__ = ["WarcRecord", "scan_warc", "normalise_warc_date", "make_needle_finder"]
 
@@ -546,7 +547,10 @@ def _scan_stream(sc: _Scanner, window: ByteWindow) -> Iterator[WarcRecord]:
 
     Offsets are positions in that stream, lengths run from a record's first byte to the end
     of its block. Bytes between records other than blank lines are skipped up to the next line
-    starting with ``WARC/`` (counted ``garbage_between_records``).
+    starting with ``WARC/`` (counted ``garbage_between_records``). A record whose block runs into
+    the next record's header (a Content-Length too long) is unreadable: the scan goes on at that
+    header. (A block longer than the payload cap is read past unsearched: a wrong Content-Length
+    that large is found only when the file ends inside it.)
     """
     stats = sc.stats
     while window.skip_blank():
@@ -560,6 +564,13 @@ def _scan_stream(sc: _Scanner, window: ByteWindow) -> Iterator[WarcRecord]:
         keep = min(total, head_len + sc.cap + MAX_HEADER_BYTES)
         complete = window.fill(keep)
         rec = window.take(keep)
+        if not complete or (keep == total and not (sc.arc or _at_record_or_end(window))):
+            at = _next_warc_head(rec, head_len, window)
+            if at > 0:  # the Content-Length runs into the next record: go on there
+                sc.records += 1
+                sc.bad_length()
+                window.unread(rec[at:])
+                continue
         if complete and keep < total:
             complete = window.skip(total - keep) == total - keep
         if not complete:  # the stream ends inside this record
@@ -614,6 +625,26 @@ def _stream_head(sc: _Scanner, window: ByteWindow) -> tuple[int, int]:
         return _STOP
     window.skip(at + 1)
     return _SKIP
+
+
+def _at_record_or_end(window: ByteWindow) -> bool:
+    """Whether only blank lines stand between the window's position and a WARC header or the end."""
+    return not window.skip_blank() or window.startswith(b"WARC/")
+
+
+def _next_warc_head(rec: bytes, start: int, window: ByteWindow) -> int:
+    """Index of the first WARC header that starts in ``rec`` after ``start`` (and may go on in the
+    window's unread bytes) and follows a blank line, where a record's block ends; -1 if none."""
+    i = rec.find(b"\nWARC/", start)
+    while i >= 0:
+        if rec[i - 1] == 10 or rec[i - 2:i] == b"\n\r":
+            head = rec[i + 1:i + 1 + MAX_HEADER_BYTES]
+            if len(head) < MAX_HEADER_BYTES:
+                head += window.peek(MAX_HEADER_BYTES - len(head))
+            if starts_warc_head(head, 0):
+                return i + 1
+        i = rec.find(b"\nWARC/", i + 1)
+    return -1
 
 
 # --------------------------------------------------------------------------------------------

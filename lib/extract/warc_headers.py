@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 __all__ = ["MAX_HEADER_BYTES", "parse_length", "crlf_head", "crlf_field", "head_end", "header_fields",
-           "arc_header", "record_size", "record_tail", "normalise_warc_date"]
+           "arc_header", "record_size", "record_tail", "starts_warc_head", "normalise_warc_date"]
 
 #: Most bytes a WARC or HTTP header block may take (beyond it the record is unreadable).
 MAX_HEADER_BYTES = 1 << 20
@@ -134,6 +134,15 @@ def record_size(head: bytes, arc: bool = False) -> int:
         return -1
     length = parse_length(header_fields(head[:hend]).get(b"content-length"))
     return bstart + length if length >= 0 else -1
+
+
+_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")
+
+
+def starts_warc_head(data: bytes, at: int) -> bool:
+    """Whether a WARC record header starts at ``data[at]``: a version line (``WARC/1.0``) and a
+    header block, all within :data:`MAX_HEADER_BYTES`, with a valid Content-Length."""
+    return _VERSION_LINE.match(data, at) is not None and record_size(data[at:at + MAX_HEADER_BYTES]) >= 0
 
 
 def record_tail(data: bytes, end: int) -> int:

@@ -340,6 +340,27 @@ def test_content_length_too_short_or_negative_is_counted(test_warc, shared_data,
         assert stats["unreadable_records"] == 1
 
 
+@pytest.mark.parametrize("extra", [300, 10 ** 8])
+def test_uncompressed_content_length_too_long_resyncs_on_the_next_record(shared_data, extra):
+    """An uncompressed WARC (warcio-written from the real pages) whose request record before the
+    financescout24 response claims ``extra`` bytes more than it has: 300 swallow the start of the
+    response, 10^8 everything to the end of the file. The scan goes on at the response's header
+    line; the damaged request is unreadable and counted."""
+    raw = write_test_warc(shared_data, gzip_members=False)
+    url = FAQ_PAGES["financescout24.de.autokredit.html"].encode()
+    request = raw.rindex(b"WARC/1.0\r\n", 0, raw.index(b"WARC-Target-URI: " + url))
+    assert b"WARC-Type: request\r\n" in raw[request:request + 100]
+    response = raw.index(b"WARC/1.0\r\n", request + 1)
+    damaged = raw[:request] + _with_content_length(raw[request:response], lambda n: n + extra) + raw[response:]
+    records, stats = scan(damaged)
+    assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+    assert stats["records"] == 22 and stats["responses"] == 11
+    assert stats["unreadable_records"] == 1 and stats["bad_content_length"] == 1
+    assert stats["garbage_between_records"] == 0 and stats["truncated_files"] == 0
+    for record in records:  # offsets are still file positions
+        assert warcio_records(damaged[record.offset:record.offset + record.length])[0][1] == record.target_uri
+
+
 def test_lf_line_ends_and_lower_case_field_names(test_warc):
     """Tolerated as warcio tolerates them: the slow path of the header parser."""
     members = member_offsets(test_warc)
