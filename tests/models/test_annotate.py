@@ -100,7 +100,8 @@ def test_real_english_encoder_ranks_true_answers_above_shuffled(shared_data, min
 
 
 def test_encoder_uses_task_prompts_when_the_model_has_them(tiny):
-    from udfs.models.encoders import get_encoder, loaded_models
+    from lib.worker import held
+    from udfs.models.encoders import get_encoder
 
     enc = get_encoder(tiny["jina"], "models.jina", "cpu")
     assert enc.task_arguments(rules.QUERY_TASK) == {"prompt_name": rules.QUERY_TASK}
@@ -110,7 +111,7 @@ def test_encoder_uses_task_prompts_when_the_model_has_them(tiny):
     passage, _ = enc.encode(texts, rules.PASSAGE_TASK)
     assert not np.allclose(plain, query) and not np.allclose(query, passage)
     again = get_encoder(tiny["jina"], "models.jina", "cpu")
-    assert again is enc and sum(k[1] == tiny["jina"] for k in loaded_models()) == 1
+    assert again is enc and sum(k[1] == tiny["jina"] for k in held("encoder")) == 1
 
 
 def test_missing_model_names_the_conf_key(tmp_path):
