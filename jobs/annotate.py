@@ -18,6 +18,7 @@ import math
 
 from jobs.base import SparkJob, UsageError
 from lib.conf import get
+from lib.resources import Resources
 
 TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "question_type": "models.question_type"}
 
@@ -25,6 +26,9 @@ TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "questi
 class AnnotateJob(SparkJob):
     name = "annotate"
     description = __doc__
+    # One GPU per task for the three models; their fp32 weights while loading (Jina-v3 570M, two
+    # XLM-R base 280M parameters) and the CUDA context fit in 8 GB beside the JVM.
+    resources = Resources(cpus=1, gpus=1, memory="8g")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--languages", default=None,

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from jobs.base import SparkJob, UsageError
 from lib.retrieval import beir
 from lib import conf as confmod
+from lib.resources import Resources
 from lib.schemas import BENCHMARK_PARTITION
 from udfs.delta import read_table
 
@@ -79,6 +80,7 @@ class BenchmarkJob(SparkJob):
     name = "benchmark"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # DataFrame work only
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--languages", default=None,

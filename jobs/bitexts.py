@@ -18,11 +18,14 @@ import os
 
 from jobs.base import SparkJob, UsageError
 from lib.conf import get
+from lib.resources import Resources
 
 
 class BitextsJob(SparkJob):
     name = "bitexts"
     description = __doc__
+    # One GPU per task for LaBSE (470M parameters: 1.9 GB in fp32 while loading, and the CUDA context).
+    resources = Resources(cpus=1, gpus=1, memory="4g")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--export-dir", default=None,

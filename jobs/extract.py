@@ -15,9 +15,8 @@ from pyspark.sql import functions as F
 from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
 from lib.extract.manifest import ManifestError, check_inputs, expand_inputs
-from lib.extract.pipeline import ExtractSettings
+from lib.resources import Resources
 from lib.schemas import FAQ_PAGES_KEY
-from udfs import extract as ex
 from udfs.progress import ProgressReporter
 from udfs.delta import merge_new_rows
 
@@ -40,6 +39,7 @@ class ExtractJob(SparkJob):
     name = "extract"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # one WARC file per task, on one core; no model but fastText
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--input", "-i", action="append", required=True, metavar="MANIFEST_OR_WARC",
@@ -75,6 +75,10 @@ class ExtractJob(SparkJob):
         return list(args.input)
 
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
+        # The parsing stack is imported here: the DAG reads this class where it is not installed.
+        from lib.extract.pipeline import ExtractSettings
+        from udfs import extract as ex
+
         settings = ExtractSettings.from_conf(confmod.get(conf, "extract"))
         settings.identifier()  # a missing or broken language-ID model fails here, before any work
         files_per_task = args.files_per_task or int(confmod.get(conf, "extract.files_per_task", 1))

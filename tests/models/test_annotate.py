@@ -156,7 +156,8 @@ def test_annotate_frame_handles_empty_long_and_unsupported(tiny, shared_data):
 
 
 def test_gpu_discovery_script_and_profile_agree():
-    from lib.conf import load_conf
+    from jobs.annotate import AnnotateJob
+    from lib.conf import load_conf, spark_settings
 
     out = subprocess.run([str(ROOT / "conf" / "getGpusResources.sh")], capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "CUDA_VISIBLE_DEVICES": "3,5"}, check=True)
@@ -165,7 +166,9 @@ def test_gpu_discovery_script_and_profile_agree():
                           env={"PATH": "/usr/bin:/bin"}, check=True)
     assert json.loads(none.stdout)["name"] == "gpu" and isinstance(json.loads(none.stdout)["addresses"], list)
     spark_conf = load_conf("gpu")["spark"]["conf"]
-    assert spark_conf["spark.executor.resource.gpu.amount"] == spark_conf["spark.task.resource.gpu.amount"] == "1"
+    assert spark_conf["spark.executor.resource.gpu.amount"] == "1"
+    assert "spark.task.resource.gpu.amount" not in spark_conf  # what a task needs is the job's to say
+    assert spark_settings(load_conf("gpu"), AnnotateJob.resources)["spark.task.resource.gpu.amount"] == "1"
     assert Path(spark_conf["spark.executor.resource.gpu.discoveryScript"]).name == "getGpusResources.sh"
 
 
