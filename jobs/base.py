@@ -23,11 +23,17 @@ import uuid
 from datetime import datetime, timezone
 
 from lib import conf as confmod
+from lib.log import logger, start_run
 from lib.resources import Resources
 
 
 class UsageError(Exception):
     """Bad input or option found before the job started: exit 2, nothing written."""
+
+
+def language_list(value: str) -> list[str]:
+    """The value of a ``--languages`` option: comma-separated ISO 639-3 codes (``deu,eng``)."""
+    return [code.strip() for code in value.split(",") if code.strip()]
 
 
 class SparkJob:
@@ -80,9 +86,8 @@ class SparkJob:
         return conf
 
     def log(self, message: str) -> None:
-        """A progress line on stderr, with the seconds since the run started."""
-        elapsed = time.monotonic() - getattr(self, "_run_started", time.monotonic())
-        print(f"[{self.name}] {elapsed:7.1f}s  {message}", file=sys.stderr, flush=True)
+        """A progress line on stderr, with the seconds since the run started (``lib.log``)."""
+        logger.info(message)
 
     @classmethod
     def profile(cls, cpu_profile: str) -> str:
@@ -114,9 +119,9 @@ class SparkJob:
         try:
             session_start = time.monotonic()
             spark = get_spark(conf, self.resources)
-            print(f"[{self.name}] Spark session ready in {time.monotonic() - session_start:.1f}s "
-                  f"(master {spark.sparkContext.master})", file=sys.stderr)
-            started = self._run_started = time.monotonic()
+            start_run(self.name)
+            started = time.monotonic()
+            self.log(f"Spark session ready in {started - session_start:.1f}s (master {spark.sparkContext.master})")
             counters = self.run_job(spark, args, conf)
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ import argparse
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, language_list
 from lib.retrieval import beir
 from lib import conf as confmod
 from lib.resources import Resources
@@ -83,7 +83,7 @@ class BenchmarkJob(SparkJob):
     resources = Resources(cpus=1)  # DataFrame work only
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--languages", default=None,
+        parser.add_argument("--languages", type=language_list, default=None,
                             help="comma-separated ISO-639-3 codes (default: benchmark.languages, else all)")
         parser.add_argument("--seed", type=int, default=None, help="split seed (default: benchmark.seed)")
         parser.add_argument("--export", default=None, metavar="DIR",
@@ -99,8 +99,7 @@ class BenchmarkJob(SparkJob):
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
         seed = args.seed if args.seed is not None else int(confmod.get(conf, "benchmark.seed"))
         max_test = int(confmod.get(conf, "benchmark.max_test_queries"))
-        wanted = ([x.strip() for x in args.languages.split(",") if x.strip()] if args.languages
-                  else list(confmod.get(conf, "benchmark.languages", []) or []))
+        wanted = args.languages or list(confmod.get(conf, "benchmark.languages", []) or [])
         min_pairs = int(confmod.get(conf, "benchmark.min_pairs", 1))
 
         pairs = read_table(spark, self.table(conf, "qa_pairs")).select("id", "origin", "language", "question", "answer")
@@ -137,7 +136,7 @@ class BenchmarkJob(SparkJob):
             tables = [read_table(spark, self.table(conf, t)) for t in
                       ("benchmark_corpus", "benchmark_queries", "benchmark_qrels")]
             counters.update(export_collections(spark, *tables, languages, args.export))
-            print(f"[benchmark] BEIR collections written to {args.export}/<language>/")
+            self.log(f"BEIR collections written to {args.export}/<language>/")
         split.unpersist()
         return counters
 

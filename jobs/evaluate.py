@@ -89,7 +89,7 @@ class EvaluateJob(SparkJob):
             for language, folder in self.collections.items():
                 collection = beir.read_collection(folder, args.split)
                 if not collection.qrels:
-                    print(f"[evaluate] {language}: qrels/{args.split}.tsv has no judged query, skipped")
+                    self.log(f"{language}: qrels/{args.split}.tsv has no judged query, skipped")
                     counters[f"queries_{language}"] = 0
                     continue
                 index = os.path.join(index_root, language)

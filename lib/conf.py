@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -129,12 +130,21 @@ def get(conf: dict, dotted: str, default: Any = _MISSING) -> Any:
     return node
 
 
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")  # a scheme of two letters or more, then a slash
+
+
+def absolute_location(location: str) -> str:
+    """A folder or file given in the configuration or on the command line, as every stage uses it:
+    a URI (``s3a://bucket/x``, ``dbfs:/x``, ``file:///x``) as it is, a path made absolute (relative
+    paths are taken from the working directory)."""
+    location = str(location)
+    return location if _URI.match(location) else os.path.abspath(location)
+
+
 def table_path(conf: dict, table: str) -> str:
     """Location of a Delta table: ``<warehouse>/<tables.<table>>``."""
     name = get(conf, f"tables.{table}")
-    warehouse = str(get(conf, "warehouse")).rstrip("/")
-    if "://" not in warehouse and not warehouse.startswith("/"):
-        warehouse = os.path.abspath(warehouse)
+    warehouse = absolute_location(str(get(conf, "warehouse")).rstrip("/"))
     return f"{warehouse}/{name}"
 
 

@@ -145,3 +145,24 @@ def test_notebooks_take_the_profile_the_job_declares(monkeypatch):
     AnnotateJob.run_notebook(dbutils)
     ExtractJob.run_notebook(dbutils)
     assert seen == [["--profile", "gpu", "--warehouse", "/wh"], ["--profile", "databricks", "--warehouse", "/wh"]]
+
+
+def test_locations_are_absolute_unless_they_are_uris(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert confmod.absolute_location("warehouse") == str(tmp_path / "warehouse")
+    assert confmod.absolute_location("/data/wh") == "/data/wh"
+    for uri in ("s3a://bucket/webfaq", "dbfs:/webfaq/warehouse", "file:///tmp/wh", "https://host/x"):
+        assert confmod.absolute_location(uri) == uri
+    conf = confmod.load_conf("local", ["warehouse=dbfs:/webfaq/warehouse/"])
+    assert confmod.table_path(conf, "qa_pairs") == "dbfs:/webfaq/warehouse/qa_pairs"
+
+
+def test_the_languages_option_is_read_one_way_by_every_stage():
+    from jobs.annotate import AnnotateJob
+    from jobs.base import language_list
+    from jobs.benchmark import BenchmarkJob
+    from jobs.mine import MineJob
+
+    assert language_list(" deu, eng,,") == ["deu", "eng"]
+    for job in (AnnotateJob(), BenchmarkJob(), MineJob()):
+        assert job.build_parser().parse_args(["--languages", "deu,eng"]).languages == ["deu", "eng"]

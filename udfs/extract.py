@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from lib.extract.clean import question_key
 from lib.extract.manifest import open_uri
+from lib.log import logger
 from lib.extract.pipeline import ExtractSettings, extract_from_warc
 from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
@@ -51,7 +52,7 @@ def extract_warc_files(settings: ExtractSettings):
                                 rows = []
                 except Exception as exc:  # noqa: BLE001 - a bad file is counted, not fatal
                     stats["unreadable_files"] += 1
-                    print(f"[extract] {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    logger.warning(f"{path}: {type(exc).__name__}: {exc}", extra={"stage": "extract"})
                     traceback.print_exc(limit=3, file=sys.stderr)
                 rows.append({"kind": "stats", "warc_filename": path,
                              "counters": {k: int(v) for k, v in stats.items()}})
