@@ -19,8 +19,8 @@ from pyspark.sql import functions as F
 
 from lib.extract.clean import question_key
 from lib.extract.manifest import open_uri
-from lib.log import logger
 from lib.extract.pipeline import ExtractSettings, extract_from_warc
+from lib.log import logger
 from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
 OUTPUT_COLUMNS = columns(EXTRACT_OUTPUT)
