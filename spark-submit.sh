@@ -6,7 +6,8 @@
 #   ./spark-submit.sh extract --help
 #
 # The profile (conf/<profile>.yaml over conf/base.yaml) gives the master, Delta's Maven package and
-# the Spark settings; the code travels to the executors as a zip of jobs/, lib/ and udfs/.
+# the Spark settings, the stage's job class what each task needs (GPUs, cores, memory); the code
+# travels to the executors as a zip of jobs/, lib/ and udfs/.
 # Environment: PYTHON (interpreter with the dependencies; default .venv/bin/python, else python3),
 # SPARK_SUBMIT (default: spark-submit on PATH, else the one beside PYTHON).
 set -euo pipefail
@@ -48,8 +49,10 @@ for arg in "$@"; do
   prev="$arg"
 done
 
+# The profile's Spark settings and what the stage's job declares it needs (jobs/<stage>.py: resources).
+flags="$("$PYTHON" -m jobs.base spark-submit-args "$stage" --profile "$profile")"
 submit_args=()
-while IFS= read -r line; do submit_args+=("$line"); done < <("$PYTHON" -m lib.conf spark-submit-args --profile "$profile")
+while IFS= read -r line; do [ -n "$line" ] && submit_args+=("$line"); done <<< "$flags"
 
 mkdir -p "$here/build"
 zip="$here/build/webfaq_spark.zip"

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import lib.extract.warc  # noqa: E402
+import lib.extract.stream_io  # noqa: E402
 from lib.extract.warc import scan_warc  # noqa: E402
 
 NEEDLE = b"FAQPage"
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
                         help="scan as without the stringzilla package (memchr needle search, no member-end hints)")
     args = parser.parse_args(argv)
     if args.no_simd:
-        lib.extract.warc._SZ_FIND = None
+        lib.extract.stream_io._SZ_FIND = None
 
     if not args.warc.exists():
         from make_bench_warc import build
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
           f"decompressed, {stats['records']} records = {stats['records'] / (size / MB):.0f} per MB, "
           f"{stats['responses']} responses, {stats['candidates']} with {NEEDLE.decode()})")
     print(f"one core (core {args.core}), best of {args.repeat} rounds; needle search: "
-          f"{'stringzilla' if lib.extract.warc._SZ_FIND else 'memchr on the rarest byte, no member-end hints'}")
+          f"{'stringzilla' if lib.extract.stream_io._SZ_FIND else 'memchr on the rarest byte, no member-end hints'}")
     print(f"{'reader':30s} {'wall MB/s':>10s} {'x igzip':>8s} {'CPU MB/s':>9s} {'x igzip':>8s} {'candidates':>11s}")
     for name, _ in readers:
         count = "-" if name == readers[0][0] else str(result[name])

@@ -4,12 +4,13 @@
             -> benchmark -> mine
 
 Each task runs one stage's entry point (jobs/<stage>.py) with spark-submit, as spark-submit.sh
-does, or the stage's notebook on Databricks.
+does, or the stage's notebook on Databricks. What a stage needs (GPUs, cores, memory) is read from
+its job class (``resources``): a stage that declares GPUs runs with the gpu profile.
 
 Chosen when the DAG file is parsed (environment of the scheduler and workers):
   WEBFAQ_AIRFLOW_TARGET      "spark" (SparkSubmitOperator) or "databricks" [spark]
   WEBFAQ_REPO                the webfaq-spark checkout on the workers [the checkout holding this file]
-  WEBFAQ_PROFILE             configuration profile of the CPU stages [cluster]
+  WEBFAQ_PROFILE             configuration profile of the stages that declare no GPU [cluster]
 Read when a task runs (Airflow Variables, through templates):
   webfaq_manifest            WARC manifest of the crawl to add [Common Crawl CC-MAIN-2024-22]
   webfaq_warehouse           warehouse URI [s3a://my-bucket/webfaq/warehouse]
@@ -33,7 +34,7 @@ MANIFEST = "{{ var.value.get('webfaq_manifest', 's3://commoncrawl/crawl-data/CC-
 WAREHOUSE = "{{ var.value.get('webfaq_warehouse', 's3a://my-bucket/webfaq/warehouse') }}"
 CLUSTER = "{{ var.value.get('webfaq_databricks_cluster', '') }}"
 
-# stage -> (extra arguments, notebook); the model stages take the GPU profile.
+# stage -> (extra arguments, notebook)
 STAGES = {
     "extract": (["--input", MANIFEST], "01_extract"),
     "annotate": ([], "02_annotate"),
@@ -41,13 +42,18 @@ STAGES = {
     "benchmark": ([], "04_benchmark"),
     "mine": ([], "05_mine"),
 }
-GPU_STAGES = {"annotate", "bitexts", "mine"}
+
+# The job classes, for what each stage declares it needs.
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+from jobs.base import job_class  # noqa: E402
+
+JOBS = {stage: job_class(stage) for stage in STAGES}
 
 
 def stage_arguments(stage: str) -> list[str]:
     extra, _ = STAGES[stage]
-    profile = "gpu" if stage in GPU_STAGES else PROFILE
-    return ["--profile", profile, *extra, "--warehouse", WAREHOUSE]
+    return ["--profile", JOBS[stage].profile(PROFILE), *extra, "--warehouse", WAREHOUSE]
 
 
 def make_task(stage: str):
@@ -58,23 +64,23 @@ def make_task(stage: str):
             task_id=stage,
             existing_cluster_id=CLUSTER,
             notebook_task={"notebook_path": f"{REPO}/notebooks/{STAGES[stage][1]}",
-                           "base_parameters": {"warehouse": WAREHOUSE,
+                           "base_parameters": {"warehouse": WAREHOUSE, "profile": JOBS[stage].profile("databricks"),
                                                **({"input": MANIFEST} if stage == "extract" else {})}},
         )
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-    # The profile's Spark settings and Delta package, exactly as spark-submit.sh passes them.
-    if REPO not in sys.path:
-        sys.path.insert(0, REPO)
+    # The profile's Spark settings and Delta package and the stage's declared resources, exactly as
+    # spark-submit.sh passes them.
     from lib.conf import ConfError, load_conf, spark_settings
 
-    conf = load_conf("gpu" if stage in GPU_STAGES else PROFILE, conf_dir=Path(REPO) / "conf")
+    job = JOBS[stage]
+    conf = load_conf(job.profile(PROFILE), conf_dir=Path(REPO) / "conf")
     try:
-        settings = spark_settings(conf)
+        settings = spark_settings(conf, job.resources)
     except ConfError:
         # pyspark/delta-spark are not installed beside Airflow: the cluster image must carry Delta.
         conf["spark"]["delta_jars"] = False
-        settings = spark_settings(conf)
+        settings = spark_settings(conf, job.resources)
     packages = settings.pop("spark.jars.packages", None)
     return SparkSubmitOperator(
         task_id=stage,

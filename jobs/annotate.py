@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import math
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, language_list
 from lib.conf import get
+from lib.resources import Resources
 
 TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "question_type": "models.question_type"}
 
@@ -25,9 +26,12 @@ TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "questi
 class AnnotateJob(SparkJob):
     name = "annotate"
     description = __doc__
+    # One GPU per task for the three models; their fp32 weights while loading (Jina-v3 570M, two
+    # XLM-R base 280M parameters) and the CUDA context fit in 8 GB beside the JVM.
+    resources = Resources(cpus=1, gpus=1, memory="8g")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--languages", default=None,
+        parser.add_argument("--languages", type=language_list, default=None,
                             help="annotate only these languages of qa_pairs (comma-separated ISO-639-3)")
         parser.add_argument("--max-pairs", type=int, default=None,
                             help="annotate at most this many missing pairs (a trial run; re-run for the rest)")
@@ -90,12 +94,12 @@ class AnnotateJob(SparkJob):
                         ("id", "origin", "language", "question", "answer", "title", "description"))
         label_languages = self.label_languages(qa, conf)
         settings = self.settings(conf, label_languages)
-        print(f"[annotate] labels for {len(label_languages)} languages: {', '.join(label_languages) or '-'}")
+        self.log(f"labels for {len(label_languages)} languages: {', '.join(label_languages) or '-'}")
 
         out_path = self.table(conf, "qa_annotations")
         todo = qa
         if args.languages:
-            todo = todo.where(F.col("language").isin([x.strip() for x in args.languages.split(",") if x.strip()]))
+            todo = todo.where(F.col("language").isin(args.languages))
         already = 0
         if is_delta_table(spark, out_path):
             done = spark.read.format("delta").load(out_path).select("id")

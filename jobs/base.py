@@ -1,13 +1,20 @@
 """The job base class every stage subclasses (after Common Crawl's cc-pyspark).
 
-A stage sets ``name`` and ``description``, adds its own options in ``add_arguments``, checks its
-inputs in ``validate`` (before any Spark session or table is touched) and does its work in
-``run_job``, returning its counters. ``main`` turns bad input into a clear message and a non-zero
-exit: 2 for a usage or configuration error, 1 for a failed run.
+A stage sets ``name``, ``description`` and ``resources`` (what each task needs: CPU cores, GPUs,
+memory; ``lib.resources``), adds its own options in ``add_arguments``, checks its inputs in
+``validate`` (before any Spark session or table is touched) and does its work in ``run_job``,
+returning its counters. ``main`` turns bad input into a clear message and a non-zero exit: 2 for a
+usage or configuration error, 1 for a failed run.
+
+The stage's declaration is read from here by everything that starts it:
+
+    python -m jobs.base spark-submit-args annotate --profile gpu   # what spark-submit.sh passes on
+    AnnotateJob.profile("cluster")                                 # "gpu": the stage declares GPUs
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -21,6 +28,8 @@ from pathlib import Path
 
 from lib import conf as confmod
 from lib.schemas import MissingColumns
+from lib.log import logger, start_run
+from lib.resources import Resources
 
 
 class UsageError(Exception):
@@ -63,10 +72,17 @@ def mark_stderr() -> None:
         sys.stderr = _MarkedLines(sys.stderr, mark)
 
 
+def language_list(value: str) -> list[str]:
+    """The value of a ``--languages`` option: comma-separated ISO 639-3 codes (``deu,eng``)."""
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
 class SparkJob:
     name = "job"
     description = ""
     epilog = ""
+    #: What each task of the stage needs; read by spark-submit.sh, the DAG and the notebooks.
+    resources = Resources()
 
     def __init__(self) -> None:
         self.run_id = uuid.uuid4().hex
@@ -115,9 +131,14 @@ class SparkJob:
         return conf
 
     def log(self, message: str) -> None:
-        """A progress line on stderr, with the seconds since the run started."""
-        elapsed = time.monotonic() - getattr(self, "_run_started", time.monotonic())
-        print(f"[{self.name}] {elapsed:7.1f}s  {message}", file=sys.stderr, flush=True)
+        """A progress line on stderr, with the seconds since the run started (``lib.log``)."""
+        logger.info(message)
+
+    @classmethod
+    def profile(cls, cpu_profile: str) -> str:
+        """The profile a run of this stage takes by default: ``gpu`` when it declares GPUs, else
+        ``cpu_profile``."""
+        return "gpu" if cls.resources.needs_gpu else cpu_profile
 
     def table(self, conf: dict, name: str) -> str:
         return confmod.table_path(conf, name)
@@ -166,10 +187,10 @@ class SparkJob:
         started = self._run_started = time.monotonic()
         try:
             session_start = time.monotonic()
-            spark = get_spark(conf)
-            print(f"[{self.name}] Spark session ready in {time.monotonic() - session_start:.1f}s "
-                  f"(master {spark.sparkContext.master})", file=sys.stderr)
-            started = self._run_started = time.monotonic()
+            spark = get_spark(conf, self.resources)
+            start_run(self.name)
+            started = time.monotonic()
+            self.log(f"Spark session ready in {started - session_start:.1f}s (master {spark.sparkContext.master})")
             counters = self.run_job(spark, args, conf)
         except (UsageError, confmod.ConfError, FileNotFoundError, MissingColumns) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -218,7 +239,8 @@ class SparkJob:
     def run_notebook(cls, dbutils, options: tuple[str, ...] = ()) -> None:
         """Run from a Databricks notebook, its widgets as arguments; raise if the job fails.
 
-        Widgets: ``profile`` (default databricks), ``warehouse``, each name in ``options``
+        Widgets: ``profile`` (default: ``gpu`` when the stage declares GPUs, else databricks),
+        ``warehouse``, each name in ``options``
         (``--name`` when not empty; ``_`` becomes ``-``) and ``conf`` (comma-separated KEY=VALUE).
         """
         def widget(name: str) -> str:
@@ -227,7 +249,7 @@ class SparkJob:
             except Exception:  # noqa: BLE001 - a widget the notebook did not define
                 return ""
 
-        args = ["--profile", widget("profile") or "databricks"]
+        args = ["--profile", widget("profile") or cls.profile("databricks")]
         for name in ("warehouse", *options):
             if widget(name):
                 args += [f"--{name.replace('_', '-')}", widget(name)]
@@ -236,3 +258,42 @@ class SparkJob:
         exit_code = cls().main(args)
         if exit_code != 0:
             raise RuntimeError(f"{cls.name} failed with exit code {exit_code}; see the output above")
+
+
+def job_class(stage: str) -> type[SparkJob]:
+    """The job class of a stage (``jobs/<stage>.py``)."""
+    try:
+        module = importlib.import_module(f"jobs.{stage}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"jobs.{stage}":
+            raise
+        raise confmod.ConfError(f"unknown stage {stage!r}") from exc
+    base = importlib.import_module("jobs.base").SparkJob  # not __main__'s copy under python -m jobs.base
+    classes = [c for c in vars(module).values()
+               if isinstance(c, type) and issubclass(c, base) and c.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise confmod.ConfError(f"jobs/{stage}.py should define one SparkJob, not {len(classes)}")
+    return classes[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.base",
+                                     description="What a stage's job declares, for the tools that start it.")
+    parser.add_argument("command", choices=["spark-submit-args"],
+                        help="the spark-submit flags of the profile and of the stage's resources, one a line")
+    parser.add_argument("stage", help="a stage: the name of a file in jobs/")
+    parser.add_argument("--profile", default="local", help="configuration profile (default: local)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a configuration value (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        job = job_class(args.stage)
+        print("\n".join(confmod.spark_submit_args(confmod.load_conf(args.profile, args.conf), job.resources)))
+    except confmod.ConfError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,10 +23,11 @@ import argparse
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, language_list
 from lib.retrieval import beir
 from lib import conf as confmod
 from lib.exports import destination
+from lib.resources import Resources
 from lib.schemas import BENCHMARK_PARTITION
 from udfs import exports
 from udfs.delta import read_table
@@ -75,9 +76,10 @@ class BenchmarkJob(SparkJob):
     name = "benchmark"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # DataFrame work only
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--languages", default=None,
+        parser.add_argument("--languages", type=language_list, default=None,
                             help="comma-separated ISO-639-3 codes (default: benchmark.languages, else all)")
         parser.add_argument("--seed", type=int, default=None, help="split seed (default: benchmark.seed)")
         parser.add_argument("--export", default=None, metavar="DIR",
@@ -101,8 +103,7 @@ class BenchmarkJob(SparkJob):
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
         seed = args.seed if args.seed is not None else int(confmod.get(conf, "benchmark.seed"))
         max_test = int(confmod.get(conf, "benchmark.max_test_queries"))
-        wanted = ([x.strip() for x in args.languages.split(",") if x.strip()] if args.languages
-                  else list(confmod.get(conf, "benchmark.languages", []) or []))
+        wanted = args.languages or list(confmod.get(conf, "benchmark.languages", []) or [])
         min_pairs = int(confmod.get(conf, "benchmark.min_pairs", 1))
 
         pairs = read_table(spark, self.table(conf, "qa_pairs"), ("id", "origin", "language", "question", "answer"))
@@ -142,7 +143,7 @@ class BenchmarkJob(SparkJob):
             counters.update(exports.export_benchmark(
                 *tables, exported, self.destination, license=str(confmod.get(conf, "export.license")),
                 pretty_name=str(confmod.get(conf, "export.names.benchmark"))))
-            print(f"[benchmark] BEIR collections and dataset card written to {args.export}")
+            self.log(f"BEIR collections and dataset card written to {args.export}")
         split.unpersist()
         return counters
 

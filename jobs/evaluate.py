@@ -21,6 +21,7 @@ from pathlib import Path
 from jobs.base import SparkJob, UsageError
 from lib.retrieval import beir, bm25, metrics
 from lib import conf as confmod
+from lib.resources import Resources
 from udfs.retrieval import bm25 as bm25_udf
 
 EXAMPLES = """examples:
@@ -50,6 +51,7 @@ class EvaluateJob(SparkJob):
     name = "evaluate"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # one Lucene search thread per task (evaluate.search_threads)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--retriever", choices=["bm25"], default="bm25", help="retrieval model (bm25)")
@@ -91,7 +93,7 @@ class EvaluateJob(SparkJob):
             for language, folder in self.collections.items():
                 collection = self.loaded[language]
                 if not collection.qrels:
-                    print(f"[evaluate] {language}: qrels/{args.split}.tsv has no judged query, skipped")
+                    self.log(f"{language}: qrels/{args.split}.tsv has no judged query, skipped")
                     counters[f"queries_{language}"] = 0
                     continue
                 index = os.path.join(index_root, language)

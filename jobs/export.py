@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from jobs.base import SparkJob, UsageError
 from lib import conf as confmod
 from lib.exports import destination
+from lib.resources import Resources
 from udfs import exports
 from udfs.delta import is_delta_table, read_table
 
@@ -43,6 +44,7 @@ class ExportJob(SparkJob):
     name = "export"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # one Parquet shard per task, no model
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--format", choices=FORMATS, required=True,
@@ -82,7 +84,7 @@ class ExportJob(SparkJob):
         for language, w in written.items():
             counters[f"pairs_{language}"] = w["rows"]
             counters[f"annotated_{language}"] = w["annotated"]
-        print(f"[export] {counters['pairs']:,} pairs in {len(written)} languages written to {args.output}")
+        self.log(f"{counters['pairs']:,} pairs in {len(written)} languages written to {args.output}")
         return counters
 
 

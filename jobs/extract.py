@@ -18,11 +18,8 @@ from pyspark.sql import functions as F
 from jobs.base import RunFailed, SparkJob, UsageError
 from lib import conf as confmod
 from lib.extract.manifest import ManifestError, check_inputs, expand_sources
-from lib.extract.owi import parquet_inputs_problem
-from lib.extract.pipeline import ExtractSettings
+from lib.resources import Resources
 from lib.schemas import FAQ_PAGES_KEY, SOURCES
-from udfs import extract as ex
-from udfs import extract_sources as sources
 from udfs.progress import ProgressReporter
 from udfs.delta import merge_new_rows
 
@@ -62,6 +59,7 @@ class ExtractJob(SparkJob):
     name = "extract"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # one WARC file per task, on one core; no model but fastText
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--input", "-i", action="append", required=True, metavar="MANIFEST_OR_FILE",
@@ -82,6 +80,9 @@ class ExtractJob(SparkJob):
                                  "1); Parquet files are split by Spark's reader")
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
+        from lib.extract.owi import parquet_inputs_problem  # the parsing stack: see run_job
+        from lib.extract.pipeline import ExtractSettings
+
         base = args.input_base_uri or confmod.get(conf, "extract.input_base_uri", None)
         source = args.source or confmod.get(conf, "extract.source", None)
         if source is not None and source not in SOURCES:
@@ -113,6 +114,10 @@ class ExtractJob(SparkJob):
         return list(args.input)
 
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
+        # The parsing stack is imported here: the DAG reads this class where it is not installed.
+        from udfs import extract as ex
+        from udfs import extract_sources as sources
+
         settings = self.settings
         settings.identifier()  # a missing or broken language-ID model fails here, before any work
         files_per_task = args.files_per_task or int(confmod.get(conf, "extract.files_per_task", 1))

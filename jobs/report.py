@@ -24,6 +24,7 @@ from lib import conf as confmod
 from lib.exports import destination
 from lib.models.annotate import QUESTION_TYPES, TOPICS
 from lib.report import page
+from lib.resources import Resources
 from lib.retrieval import negatives as neg
 from udfs import report
 from udfs.delta import is_delta_table, read_table
@@ -43,6 +44,7 @@ class ReportJob(SparkJob):
     name = "report"
     description = __doc__
     epilog = EXAMPLES
+    resources = Resources(cpus=1)  # aggregations of the tables, no model
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--output", required=True, metavar="DIR",
@@ -93,8 +95,8 @@ class ReportJob(SparkJob):
         for rel in sorted(files, key=lambda p: p == "report.html"):     # the page last
             self.destination.write_text(rel, files[rel])
         missing = [name for name in OPTIONAL if name not in present]
-        print(f"[report] {len(files)} files written to {args.output} (open report.html)"
-              + (f"; not built yet: {', '.join(missing)}" if missing else ""))
+        self.log(f"{len(files)} files written to {args.output} (open report.html)"
+                 + (f"; not built yet: {', '.join(missing)}" if missing else ""))
         stats = inputs.language_stats
         return {"languages": len(stats), "pairs": int(stats.pairs.sum()),
                 "origins": int(inputs.origin_size_counts.origins.sum()), "files": len(files),

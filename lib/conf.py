@@ -4,7 +4,10 @@ Every job reads its table names, model names, thresholds and Spark settings from
 hard-coded in a job. A value is addressed by a dotted key (``extract.langid.top1_threshold``).
 
     python -m lib.conf show --profile local                 # the merged configuration
-    python -m lib.conf spark-submit-args --profile cluster  # flags spark-submit.sh passes on
+    python -m lib.conf spark-submit-args --profile cluster  # a profile's spark-submit flags
+
+A stage adds what its job declares it needs (``lib.resources``): ``python -m jobs.base
+spark-submit-args STAGE --profile gpu`` prints the flags spark-submit.sh passes on.
 """
 from __future__ import annotations
 
@@ -12,12 +15,15 @@ import argparse
 import copy
 import difflib
 import os
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from lib.resources import Resources, executor_gpus
 
 CONF_DIR = Path(os.environ.get("WEBFAQ_CONF_DIR", Path(__file__).resolve().parent.parent / "conf"))
 PROFILES = ("local", "cluster", "databricks", "gpu")
@@ -196,12 +202,21 @@ def get(conf: dict, dotted: str, default: Any = _MISSING) -> Any:
     return node
 
 
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")  # a scheme of two letters or more, then a slash
+
+
+def absolute_location(location: str) -> str:
+    """A folder or file given in the configuration or on the command line, as every stage uses it:
+    a URI (``s3a://bucket/x``, ``dbfs:/x``, ``file:///x``) as it is, a path made absolute (relative
+    paths are taken from the working directory)."""
+    location = str(location)
+    return location if _URI.match(location) else os.path.abspath(location)
+
+
 def table_path(conf: dict, table: str) -> str:
     """Location of a Delta table: ``<warehouse>/<tables.<table>>``."""
     name = get(conf, f"tables.{table}")
-    warehouse = str(get(conf, "warehouse")).rstrip("/")
-    if "://" not in warehouse and not warehouse.startswith("/"):
-        warehouse = os.path.abspath(warehouse)
+    warehouse = absolute_location(str(get(conf, "warehouse")).rstrip("/"))
     return f"{warehouse}/{name}"
 
 
@@ -233,9 +248,12 @@ def class_data_archive_options(path: str) -> str:
     return f"-XX:ArchiveClassesAtExit={path} -Xlog:cds=off -Xlog:cds+dynamic=off"
 
 
-def spark_settings(conf: dict) -> dict[str, str]:
-    """The Spark settings a session of this profile needs (Delta jars included when asked)."""
+def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, str]:
+    """The Spark settings a session of this profile needs (Delta jars included when asked), with
+    those of a stage's declared ``resources`` (its GPU request only where executors have GPUs)."""
     settings = {str(k): str(v) for k, v in (get(conf, "spark.conf", {}) or {}).items()}
+    if resources is not None:
+        settings.update(resources.spark_settings(executor_gpus(settings)))
     archive = get(conf, "spark.class_data_archive", None)
     if archive:
         options = settings.get("spark.driver.extraJavaOptions", "")
@@ -249,13 +267,14 @@ def spark_settings(conf: dict) -> dict[str, str]:
     return settings
 
 
-def spark_submit_args(conf: dict) -> list[str]:
-    """Command-line flags for spark-submit: master, packages and ``--conf`` settings."""
+def spark_submit_args(conf: dict, resources: Resources | None = None) -> list[str]:
+    """Command-line flags for spark-submit: master, packages and ``--conf`` settings (with those of
+    a stage's declared ``resources``)."""
     args: list[str] = []
     master = get(conf, "spark.master", None)
     if master:
         args += ["--master", str(master)]
-    settings = spark_settings(conf)
+    settings = spark_settings(conf, resources)
     packages = settings.pop("spark.jars.packages", None)
     if packages:
         args += ["--packages", packages]

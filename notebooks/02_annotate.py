@@ -11,13 +11,13 @@
 
 # COMMAND ----------
 
+from jobs.annotate import AnnotateJob
+
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", "gpu", ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", AnnotateJob.profile("databricks"), ["databricks", "gpu"], "Profile")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = conf)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 # COMMAND ----------
-
-from jobs.annotate import AnnotateJob
 
 AnnotateJob.run_notebook(dbutils, options=('languages',))

@@ -48,7 +48,38 @@ def test_spark_submit_args_carry_delta_and_the_profile_settings():
     databricks = confmod.spark_submit_args(confmod.load_conf("databricks"))
     assert "--packages" not in databricks and "--master" not in databricks
     gpu = confmod.spark_submit_args(confmod.load_conf("gpu"))
-    assert "spark.task.resource.gpu.amount=1" in gpu
+    assert "spark.executor.resource.gpu.amount=1" in gpu
+    assert not any(arg.startswith("spark.task.resource.gpu") for arg in gpu)
+
+
+def test_stages_declare_their_resources_and_the_submit_flags_carry_them():
+    from jobs.annotate import AnnotateJob
+    from jobs.base import job_class
+    from jobs.extract import ExtractJob
+    from jobs.mine import MineJob
+
+    assert job_class("annotate") is AnnotateJob
+    assert [job_class(s).profile("cluster") for s in ("extract", "annotate", "bitexts", "benchmark", "mine",
+                                                      "evaluate")] == ["cluster", "gpu", "gpu", "cluster", "gpu",
+                                                                       "cluster"]
+    gpu = confmod.load_conf("gpu")
+    annotate = confmod.spark_submit_args(gpu, AnnotateJob.resources)
+    assert "spark.task.resource.gpu.amount=1" in annotate and "spark.executor.memoryOverhead=8g" in annotate
+    # On executors without GPUs the GPU request is left out; the memory stays.
+    local = confmod.spark_submit_args(confmod.load_conf("local"), AnnotateJob.resources)
+    assert not any("gpu" in arg for arg in local) and "spark.executor.memoryOverhead=8g" in local
+    # mine takes its GPU in the reranking step only (a stage-level resource profile), not in every task.
+    mine = confmod.spark_submit_args(gpu, MineJob.resources)
+    assert not any(arg.startswith("spark.task.resource.gpu") for arg in mine)
+    assert "spark.executor.memoryOverhead=6g" in mine
+    assert confmod.spark_submit_args(gpu, ExtractJob.resources) == confmod.spark_submit_args(gpu)
+    # What spark-submit.sh runs.
+    out = subprocess.run([sys.executable, "-m", "jobs.base", "spark-submit-args", "annotate", "--profile", "gpu"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split("\n")[:-1] == annotate
+    bad = subprocess.run([sys.executable, "-m", "jobs.base", "spark-submit-args", "nope"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown stage 'nope'" in bad.stderr
 
 
 def test_spark_submit_wrapper_help_and_bad_stage():
@@ -170,3 +201,42 @@ def test_spark_submit_wrapper_keeps_errors_on_stderr(tmp_path):
     assert result.returncode == 2
     assert f"spark-submit.sh extract: error: 1 input file(s) do not exist:\n  {tmp_path / 'missing.warc.gz'}\n" in result.stderr
     assert "error" not in result.stdout and "missing.warc.gz" not in result.stdout
+
+
+def test_notebooks_take_the_profile_the_job_declares(monkeypatch):
+    from jobs.annotate import AnnotateJob
+    from jobs.extract import ExtractJob
+
+    for notebook in sorted((ROOT / "notebooks").glob("*.py")):
+        text = notebook.read_text()
+        if 'widgets.dropdown("profile"' in text:
+            assert 'Job.profile("databricks"), ["databricks", "gpu"]' in text, notebook.name
+    seen = []
+    monkeypatch.setattr(AnnotateJob, "main", lambda self, argv: seen.append(argv) or 0)
+    monkeypatch.setattr(ExtractJob, "main", lambda self, argv: seen.append(argv) or 0)
+    dbutils = type("DBUtils", (), {})()
+    dbutils.widgets = Widgets({"warehouse": "/wh"})  # no profile widget: the job's own choice
+    AnnotateJob.run_notebook(dbutils)
+    ExtractJob.run_notebook(dbutils)
+    assert seen == [["--profile", "gpu", "--warehouse", "/wh"], ["--profile", "databricks", "--warehouse", "/wh"]]
+
+
+def test_locations_are_absolute_unless_they_are_uris(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert confmod.absolute_location("warehouse") == str(tmp_path / "warehouse")
+    assert confmod.absolute_location("/data/wh") == "/data/wh"
+    for uri in ("s3a://bucket/webfaq", "dbfs:/webfaq/warehouse", "file:///tmp/wh", "https://host/x"):
+        assert confmod.absolute_location(uri) == uri
+    conf = confmod.load_conf("local", ["warehouse=dbfs:/webfaq/warehouse/"])
+    assert confmod.table_path(conf, "qa_pairs") == "dbfs:/webfaq/warehouse/qa_pairs"
+
+
+def test_the_languages_option_is_read_one_way_by_every_stage():
+    from jobs.annotate import AnnotateJob
+    from jobs.base import language_list
+    from jobs.benchmark import BenchmarkJob
+    from jobs.mine import MineJob
+
+    assert language_list(" deu, eng,,") == ["deu", "eng"]
+    for job in (AnnotateJob(), BenchmarkJob(), MineJob()):
+        assert job.build_parser().parse_args(["--languages", "deu,eng"]).languages == ["deu", "eng"]

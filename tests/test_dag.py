@@ -50,7 +50,11 @@ def test_dag_imports_and_wires_the_stages(tmp_path, target):
         assert tasks["extract"]["args"][:4] == ["--profile", "cluster", "--input",
                                                 "{{ var.value.get('webfaq_manifest', "
                                                 "'s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz') }}"]
-        assert tasks["annotate"]["args"][:2] == ["--profile", "gpu"]
+        # Each stage's profile and task resources come from its job class (jobs/<stage>.py: resources).
+        assert {stage: t["args"][1] for stage, t in tasks.items()} == {
+            "extract": "cluster", "annotate": "gpu", "bitexts": "gpu", "benchmark": "cluster", "mine": "gpu"}
         assert tasks["annotate"]["conf"]["spark.task.resource.gpu.amount"] == "1"
+        assert "spark.task.resource.gpu.amount" not in tasks["mine"]["conf"]  # its reranking step asks
+        assert tasks["mine"]["conf"]["spark.executor.memoryOverhead"] == "6g"
     else:
         assert {t["type"] for t in tasks.values()} == {"DatabricksSubmitRunOperator"}

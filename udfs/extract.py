@@ -18,8 +18,10 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from lib.extract.clean import question_key
 from lib.extract.manifest import RemoteReadError, open_uri
 from lib.extract.pipeline import ExtractSettings, extract_from_nquads, extract_from_warc
+from lib.log import logger
 from lib.schemas import EXTRACT_OUTPUT, FAQ_PAGES, QA_PAIRS, QA_PAIRS_PARTITION, columns
 
 OUTPUT_COLUMNS = columns(EXTRACT_OUTPUT)
@@ -55,7 +57,7 @@ def extract_files(settings: ExtractSettings):
                                 rows = []
                 except Exception as exc:  # noqa: BLE001 - a bad file is counted, not fatal
                     error = unreadable_reason(exc)
-                    print(f"[extract] {path}: {error}", file=sys.stderr)
+                    logger.warning(f"{path}: {error}", extra={"stage": "extract"})
                     traceback.print_exc(limit=3, file=sys.stderr)
                 error = error or unreadable_reason(None, stats)
                 if error:
@@ -131,15 +133,17 @@ def qa_pairs(output: DataFrame, run_id: str) -> DataFrame:
             .select(*columns(QA_PAIRS)))
 
 
-def question_norm(column: str = "question"):
-    """Questions compared for repeats: case-folded, whitespace runs collapsed, trimmed."""
-    return F.lower(F.trim(F.regexp_replace(F.col(column), r"\s+", " ")))
+def question_keys(questions: pd.Series) -> pd.Series:
+    """``lib.extract.clean.question_key`` of each question: the rule for "the same question"
+    (letter case, whitespace runs and trailing punctuation do not make a new one)."""
+    return questions.map(lambda q: None if q is None else question_key(q))
 
 
 def _flag_repeated(rows: DataFrame) -> DataFrame:
-    """``duplicate_question``: the question occurs more than once in the row's origin."""
+    """``duplicate_question``: the question occurs more than once in the row's origin (the same
+    question by :func:`question_keys`)."""
     repeated = Window.partitionBy("origin", "_question")
-    return (rows.withColumn("_question", question_norm())
+    return (rows.withColumn("_question", F.pandas_udf(question_keys, "string")("question"))
             .withColumn("duplicate_question", F.count(F.lit(1)).over(repeated) > 1)
             .drop("_question"))
 

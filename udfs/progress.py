@@ -1,12 +1,12 @@
 """Counters and progress of a running job: counters summed over task rows, task progress lines."""
 from __future__ import annotations
 
-import sys
 import threading
-import time
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from lib.log import logger
 
 
 def sum_counters(df: DataFrame, column: str = "counters") -> dict[str, int]:
@@ -17,7 +17,8 @@ def sum_counters(df: DataFrame, column: str = "counters") -> dict[str, int]:
 
 
 class ProgressReporter:
-    """Prints ``label: done/total tasks`` of the running stages every few seconds on the driver."""
+    """Logs ``tasks done/total`` of the running stages every few seconds on the driver (``label``
+    names the stage in lines logged outside a job's run)."""
 
     def __init__(self, spark: SparkSession, label: str, every_seconds: float = 10.0):
         self.tracker = spark.sparkContext.statusTracker()
@@ -26,7 +27,6 @@ class ProgressReporter:
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
-        start = time.monotonic()
         while not self._stop.wait(self.every):
             stages = [self.tracker.getStageInfo(s) for s in self.tracker.getActiveStageIds()]
             stages = [s for s in stages if s is not None]
@@ -34,8 +34,7 @@ class ProgressReporter:
                 continue
             done = sum(s.numCompletedTasks for s in stages)
             total = sum(s.numTasks for s in stages)
-            print(f"[{self.label}] {time.monotonic() - start:6.0f}s  tasks {done}/{total} done",
-                  file=sys.stderr, flush=True)
+            logger.info(f"tasks {done}/{total} done", extra={"stage": self.label})
 
     def __enter__(self) -> "ProgressReporter":
         if self.every > 0:

@@ -7,10 +7,12 @@ import sys
 from pyspark.sql import SparkSession
 
 from lib import conf as confmod
+from lib.resources import Resources
 
 
-def get_spark(conf: dict) -> SparkSession:
-    """A session for the profile: its master, its Spark settings and Delta Lake.
+def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
+    """A session for the profile: its master, its Spark settings and Delta Lake, and the settings
+    of what the stage declares it needs (``resources``).
 
     Under spark-submit or on Databricks a session may already exist; its settings win and only
     the runtime settings of the profile are applied.
@@ -25,8 +27,28 @@ def get_spark(conf: dict) -> SparkSession:
     master = confmod.get(conf, "spark.master", None)
     if master and "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
         builder = builder.master(str(master))
-    for key, value in confmod.spark_settings(conf).items():
+    for key, value in confmod.spark_settings(conf, resources).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
     return spark
+
+
+def gpu_step_profile(spark: SparkSession, resources: Resources):
+    """The stage-level resource profile of the model step of a stage whose ``resources`` are not
+    for every task (:func:`task_profile`), or None where the executors have no GPU: the step then
+    runs like the stage's other tasks."""
+    gpus_on_executors = float(spark.sparkContext.getConf().get("spark.executor.resource.gpu.amount", "0") or 0)
+    if resources.every_task or not resources.needs_gpu or not gpus_on_executors:
+        return None
+    return task_profile(resources)
+
+
+def task_profile(resources: Resources):
+    """A resource profile whose tasks take ``resources`` (CPU cores and GPUs) on the executors there are."""
+    from pyspark.resource import ResourceProfileBuilder, TaskResourceRequests
+
+    requests = TaskResourceRequests().cpus(resources.cpus)
+    if resources.needs_gpu:
+        requests = requests.resource("gpu", resources.gpus)
+    return ResourceProfileBuilder().require(requests).build

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
 from functools import lru_cache
 from typing import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -62,6 +61,7 @@ from urllib.parse import urlsplit
 import iso639
 
 from lib.extract.clean import origin_of
+from lib.worker import load_once
 
 __all__ = [
     "DROP_REASON",
@@ -133,8 +133,11 @@ def to_iso639_3(code: str) -> str | None:
         return None
 
 
-@lru_cache(maxsize=None)
 def _cldr_territory_languages() -> Mapping[str, tuple[str, ...]]:
+    return load_once(("cldr_territory_languages",), _read_cldr_territory_languages)
+
+
+def _read_cldr_territory_languages() -> Mapping[str, tuple[str, ...]]:
     # babel is imported lazily: its CLDR data loads on first use.
     from babel.core import get_global
     from babel.languages import get_official_languages
@@ -256,26 +259,17 @@ def choose_language(predictions: Sequence[tuple[str | None, float]], hints: Sequ
     return code, probability
 
 
-_MODELS: dict[str, object] = {}
-_IDENTIFIERS: dict[tuple, "LanguageIdentifier"] = {}
-_LOCK = threading.Lock()
-
-
 def _load_model(path: str):
-    """Load a fastText model once per process (cached by absolute path)."""
-    key = os.path.abspath(path)
-    model = _MODELS.get(key)
-    if model is None:
-        with _LOCK:
-            model = _MODELS.get(key)
-            if model is None:
-                if not os.path.isfile(key):
-                    raise FileNotFoundError(f"fastText language-ID model not found: {key}")
-                import fasttext  # fasttext-predict (or upstream fasttext): only load_model/predict are used
+    """A fastText model, loaded once per process (keyed by its absolute path)."""
+    path = os.path.abspath(path)
 
-                model = fasttext.load_model(key)
-                _MODELS[key] = model
-    return model
+    def load():
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"fastText language-ID model not found: {path}")
+        import fasttext  # fasttext-predict (or upstream fasttext): only load_model/predict are used
+
+        return fasttext.load_model(path)
+    return load_once(("fasttext", path), load)
 
 
 def _decode(labels, probabilities) -> list[tuple[str | None, float]]:
@@ -434,11 +428,7 @@ def get_identifier(model_path: str | None = None, **options) -> LanguageIdentifi
     """The process-wide :class:`LanguageIdentifier` for this model path and these options
     (``k``, ``hint_threshold``, ``top1_threshold``, ``origin_languages``); created on first call."""
     path = os.path.abspath(model_path or default_model_path())
-    key = (path, tuple(sorted((name, (tuple(sorted(value.items())) if isinstance(value, Mapping) else value))
-                              for name, value in options.items())))
-    identifier = _IDENTIFIERS.get(key)
-    if identifier is None:
-        identifier = LanguageIdentifier(path, **options)
-        with _LOCK:
-            identifier = _IDENTIFIERS.setdefault(key, identifier)
-    return identifier
+    key = ("language_identifier", path,
+           tuple(sorted((name, (tuple(sorted(value.items())) if isinstance(value, Mapping) else value))
+                        for name, value in options.items())))
+    return load_once(key, lambda: LanguageIdentifier(path, **options))

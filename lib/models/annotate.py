@@ -108,24 +108,3 @@ def label_status(language: str | None, question, answer, label_languages: Iterab
     if label_languages is not None and language not in set(label_languages):
         return STATUS_UNSUPPORTED
     return STATUS_OK
-
-
-def count_rows(rows: Iterable[dict]) -> dict[str, int]:
-    """Counters of annotation rows: statuses, truncated inputs, labelled pairs."""
-    counters: dict[str, int] = {}
-
-    def add(key: str, n: int = 1) -> None:
-        counters[key] = counters.get(key, 0) + n
-
-    for row in rows:
-        add("annotated_pairs")
-        add(f"status_{row.get('label_status') or 'unknown'}")
-        for what in row.get("truncated") or ():
-            add(f"truncated_{what}")
-        if row.get("semantic_similarity_score") is None:
-            add("no_similarity_score")
-        if row.get("topic") is not None:
-            add("topic_labelled")
-        if row.get("question_type") is not None:
-            add("question_type_labelled")
-    return counters

@@ -152,7 +152,7 @@ def mine_origin(rows: Sequence[dict], embeddings: np.ndarray, settings: MiningSe
     ``rows`` are the origin's QA pairs (``id, language, url, question, answer``, questions already
     deduplicated per language), ``embeddings`` their L2-normalised mining embeddings (same order).
     Returns the bitext rows (``language1 < language2``) and counters. The per-language-pair minimum
-    is applied later, over all origins (``keep_language_pairs``).
+    (``bitexts.min_pairs_per_language_pair``) is applied later, over all origins, by the job.
     """
     counters = {"candidates": 0, "below_threshold": 0, "identical_question": 0, "identical_answer": 0,
                 "bitexts": 0, "hreflang_linked": 0, "language_pairs_compared": 0}
@@ -190,11 +190,6 @@ def mine_origin(rows: Sequence[dict], embeddings: np.ndarray, settings: MiningSe
                 "id1": r1["id"], "id2": r2["id"], "hreflang_linked": is_linked,
             })
     return out, counters
-
-
-def keep_language_pairs(counts: dict[tuple[str, str], int], min_pairs: int) -> set[tuple[str, str]]:
-    """Language pairs with at least ``min_pairs`` bitexts."""
-    return {pair for pair, n in counts.items() if n >= min_pairs}
 
 
 def export_record(row: dict) -> dict:

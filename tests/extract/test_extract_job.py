@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import collections
 import gzip
-import shutil
 
 import pytest
 from deltalake import DeltaTable
@@ -169,3 +168,22 @@ def test_repeated_questions_in_an_origin_are_flagged_across_runs(spark, warehous
     counters = dict(runs[-1]["counters"])
     assert counters["pairs_inserted"] == 1          # only the reworded pair is new
     assert counters["pairs_flagged_repeated_question"] == 2   # the new pair and the stored one
+
+
+def test_case_whitespace_and_trailing_punctuation_do_not_make_a_new_question(spark, warehouse, tmp_path,
+                                                                            shared_data):
+    # Invented variant of a real page: the same FAQ at a second URL of the same origin, its first
+    # question written in capitals, with two spaces and '?!' at the end. The pair is a new one (its
+    # id changes with the question), but the question is the one users already saw there.
+    page = (shared_data / "html-faqpage-jsonld-de" / "financescout24.de.autokredit.html").read_bytes()
+    variant = page.replace(b'"name": "Was ist ein Autokredit?"', b'"name": "WAS IST EIN  Autokredit ?!"')
+    assert variant != page
+    warc = write_warc(tmp_path / "a.warc.gz", [("https://www.financescout24.de/kredit/autokredit", page),
+                                              ("https://www.financescout24.de/autokredit-rechner", variant)])
+
+    assert run_extract("--input", str(warc), "--warehouse", str(warehouse)) == 0
+    rows = read(warehouse / "qa_pairs")
+    flagged = sorted(row["question"] for row in rows if row["duplicate_question"])
+    assert len(flagged) == 2 and flagged[1] == "Was ist ein Autokredit?"
+    assert flagged[0].startswith("WAS IST EIN") and flagged[0].endswith("Autokredit ?!")
+    assert len(rows) == len({row["id"] for row in rows}) == len(expected_pairs(warc))

@@ -6,6 +6,7 @@ import pickle
 import pytest
 
 from lib.extract.clean import clean_pair
+from lib.worker import held
 from lib.extract.langid import (
     DROP_REASON,
     LanguageIdentifier,
@@ -140,6 +141,7 @@ def test_get_identifier_caches_per_path_and_options(identifier):
     other = get_identifier(hint_threshold=0.2)
     assert other is not identifier and other.hint_threshold == 0.2
     assert other._model is identifier._model  # the model is loaded once per process
+    assert ("fasttext", os.path.abspath(default_model_path())) in held("fasttext")
     assert get_identifier(origin_languages={"https://a.example": "afr"}) is \
         get_identifier(origin_languages={"https://a.example": "afr"})
 

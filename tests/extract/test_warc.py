@@ -17,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import lib.extract.warc as warc
+import lib.extract.stream_io as stream_io
 from lib.extract.warc import WarcRecord, make_needle_finder, normalise_warc_date, scan_warc
 
 FAQ_PAGES = {  # fixture file -> the URL it was captured from
@@ -184,7 +184,7 @@ def test_payload_cap_is_counted(test_warc):
 
 def test_same_result_with_the_memchr_finder(test_warc, monkeypatch):
     expected, _ = scan(test_warc)
-    monkeypatch.setattr(warc, "_SZ_FIND", None)
+    monkeypatch.setattr(stream_io, "_SZ_FIND", None)
     records, _ = scan(test_warc)
     assert [(r.target_uri, r.offset, r.payload) for r in records] == \
         [(r.target_uri, r.offset, r.payload) for r in expected]
@@ -194,7 +194,7 @@ def test_small_read_buffer_and_short_reads(test_warc, monkeypatch):
     """Members straddle the read buffer; a stream that returns a few bytes a call and has no
     readinto (like some network bodies) gives the same result."""
     expected, expected_stats = scan(test_warc)
-    monkeypatch.setattr(warc, "READ_SIZE", 4096)
+    monkeypatch.setattr(stream_io, "READ_SIZE", 4096)
 
     class Trickle:
         def __init__(self, data: bytes):
@@ -299,7 +299,66 @@ def test_bad_content_length_is_unreadable_not_fatal(test_warc):
     pieces[3] = pieces[3][:i] + b"9" + pieces[3][i:]  # the financescout24 response: 10x too long
     records, stats = scan(b"".join(gzip.compress(p) for p in pieces))
     assert [r.target_uri for r in records] == EXPECTED_CANDIDATES[1:]
-    assert stats["unreadable_records"] == 1
+    assert stats["unreadable_records"] == 1 and stats["bad_content_length"] == 1
+
+
+def _with_content_length(record: bytes, change) -> bytes:
+    """``record`` with the Content-Length of its WARC header replaced by ``change(old value)``."""
+    i = record.index(b"Content-Length: ") + len(b"Content-Length: ")
+    j = record.index(b"\r\n", i)
+    return record[:i] + str(change(int(record[i:j]))).encode() + record[j:]
+
+
+@pytest.mark.parametrize("damage", ["negative", "too short", "negative, LF header"])
+def test_content_length_too_short_or_negative_is_counted(test_warc, shared_data, damage):
+    """The real financescout24 response record (written by warcio from the fixture page), one gzip
+    member, its WARC Content-Length made negative or 1,000 bytes short; the last case also has LF
+    line ends in its WARC header, so that the tolerant parser reads it instead of the fast one.
+    Both count the record under the same name; a negative length makes it unreadable, a short
+    one keeps it as its Content-Length gives it."""
+    members = member_offsets(test_warc)
+    pieces = [gzip.decompress(test_warc[o:o + n]) for o, n in members]
+    record = pieces[3]
+    assert FAQ_PAGES["financescout24.de.autokredit.html"].encode() in record[:record.index(b"\r\n\r\n")]
+    if damage == "too short":
+        pieces[3] = _with_content_length(record, lambda n: n - 1000)
+    else:
+        pieces[3] = _with_content_length(record, lambda n: -n)
+    if damage == "negative, LF header":
+        head, sep, block = pieces[3].partition(b"\r\n\r\n")
+        pieces[3] = head.replace(b"\r\n", b"\n") + b"\n\n" + block
+    records, stats = scan(b"".join(gzip.compress(p) for p in pieces))
+    assert stats["bad_content_length"] == 1
+    assert stats["records"] == 22
+    if damage == "too short":
+        assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+        page = (shared_data / "html-faqpage-jsonld-de" / "financescout24.de.autokredit.html").read_bytes()
+        assert records[0].payload == page[:-1000]
+        assert stats["unreadable_records"] == 0
+    else:
+        assert [r.target_uri for r in records] == EXPECTED_CANDIDATES[1:]
+        assert stats["unreadable_records"] == 1
+
+
+@pytest.mark.parametrize("extra", [300, 10 ** 8])
+def test_uncompressed_content_length_too_long_resyncs_on_the_next_record(shared_data, extra):
+    """An uncompressed WARC (warcio-written from the real pages) whose request record before the
+    financescout24 response claims ``extra`` bytes more than it has: 300 swallow the start of the
+    response, 10^8 everything to the end of the file. The scan goes on at the response's header
+    line; the damaged request is unreadable and counted."""
+    raw = write_test_warc(shared_data, gzip_members=False)
+    url = FAQ_PAGES["financescout24.de.autokredit.html"].encode()
+    request = raw.rindex(b"WARC/1.0\r\n", 0, raw.index(b"WARC-Target-URI: " + url))
+    assert b"WARC-Type: request\r\n" in raw[request:request + 100]
+    response = raw.index(b"WARC/1.0\r\n", request + 1)
+    damaged = raw[:request] + _with_content_length(raw[request:response], lambda n: n + extra) + raw[response:]
+    records, stats = scan(damaged)
+    assert [r.target_uri for r in records] == EXPECTED_CANDIDATES
+    assert stats["records"] == 22 and stats["responses"] == 11
+    assert stats["unreadable_records"] == 1 and stats["bad_content_length"] == 1
+    assert stats["garbage_between_records"] == 0 and stats["truncated_files"] == 0
+    for record in records:  # offsets are still file positions
+        assert warcio_records(damaged[record.offset:record.offset + record.length])[0][1] == record.target_uri
 
 
 def test_lf_line_ends_and_lower_case_field_names(test_warc):
@@ -355,6 +414,7 @@ def test_counts_and_response_uris_equal_warcio(shared_data, name):
     for record in records:
         assert record.payload == payloads[record.target_uri]
     assert stats["unreadable_records"] == 0 and stats["truncated_files"] == 0
+    assert stats["bad_content_length"] == 0
 
 
 def test_common_crawl_slice_has_no_faq_page(shared_data):
@@ -454,7 +514,7 @@ def test_normalise_warc_date(raw, expected):
 
 @pytest.mark.parametrize("use_simd", [True, False])
 def test_needle_finder(use_simd):
-    if use_simd and warc._SZ_FIND is None:
+    if use_simd and stream_io._SZ_FIND is None:
         pytest.skip("stringzilla not installed")
     find = make_needle_finder(b"FAQPage", use_simd=use_simd)
     data = b"<script>{'@type': 'FAQPage'}</script> QQQ FAQPag FAQPage"
@@ -479,7 +539,7 @@ def _recompress(raw: bytes, **gzip_kwargs) -> bytes:
 def test_members_with_differing_headers(test_warc, monkeypatch, simd):
     """Each member with its own mtime: the header hints miss, the result does not change."""
     if not simd:
-        monkeypatch.setattr(warc, "_SZ_FIND", None)
+        monkeypatch.setattr(stream_io, "_SZ_FIND", None)
     members = member_offsets(test_warc)
     raw = b"".join(gzip.compress(gzip.decompress(test_warc[o:o + n]), mtime=1_700_000_000 + i)
                    for i, (o, n) in enumerate(members))

@@ -100,7 +100,8 @@ def test_real_english_encoder_ranks_true_answers_above_shuffled(shared_data, min
 
 
 def test_encoder_uses_task_prompts_when_the_model_has_them(tiny):
-    from udfs.models.encoders import get_encoder, loaded_models
+    from lib.worker import held
+    from udfs.models.encoders import get_encoder
 
     enc = get_encoder(tiny["jina"], "models.jina", "cpu")
     assert enc.task_arguments(rules.QUERY_TASK) == {"prompt_name": rules.QUERY_TASK}
@@ -110,7 +111,7 @@ def test_encoder_uses_task_prompts_when_the_model_has_them(tiny):
     passage, _ = enc.encode(texts, rules.PASSAGE_TASK)
     assert not np.allclose(plain, query) and not np.allclose(query, passage)
     again = get_encoder(tiny["jina"], "models.jina", "cpu")
-    assert again is enc and sum(k[1] == tiny["jina"] for k in loaded_models()) == 1
+    assert again is enc and sum(k[1] == tiny["jina"] for k in held("encoder")) == 1
 
 
 def test_missing_model_names_the_conf_key(tmp_path):
@@ -149,13 +150,13 @@ def test_annotate_frame_handles_empty_long_and_unsupported(tiny, shared_data):
     scores = ok.semantic_similarity_score.astype(float).to_numpy()
     assert np.all((scores >= -1) & (scores <= 1))
     assert np.array_equal(scores, scores.astype(np.float16).astype(float))
-    counts = rules.count_rows(out.to_dict("records"))
-    assert counts["status_empty"] == 1 and counts["status_unsupported_language"] == 1
-    assert counts["truncated_topic"] >= 1
+    assert (out.label_status == "empty").sum() == 1 and (out.label_status == "unsupported_language").sum() == 1
+    assert sum("topic" in cut for cut in out.truncated) >= 1
 
 
 def test_gpu_discovery_script_and_profile_agree():
-    from lib.conf import load_conf
+    from jobs.annotate import AnnotateJob
+    from lib.conf import load_conf, spark_settings
 
     out = subprocess.run([str(ROOT / "conf" / "getGpusResources.sh")], capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "CUDA_VISIBLE_DEVICES": "3,5"}, check=True)
@@ -164,7 +165,9 @@ def test_gpu_discovery_script_and_profile_agree():
                           env={"PATH": "/usr/bin:/bin"}, check=True)
     assert json.loads(none.stdout)["name"] == "gpu" and isinstance(json.loads(none.stdout)["addresses"], list)
     spark_conf = load_conf("gpu")["spark"]["conf"]
-    assert spark_conf["spark.executor.resource.gpu.amount"] == spark_conf["spark.task.resource.gpu.amount"] == "1"
+    assert spark_conf["spark.executor.resource.gpu.amount"] == "1"
+    assert "spark.task.resource.gpu.amount" not in spark_conf  # what a task needs is the job's to say
+    assert spark_settings(load_conf("gpu"), AnnotateJob.resources)["spark.task.resource.gpu.amount"] == "1"
     assert Path(spark_conf["spark.executor.resource.gpu.discoveryScript"]).name == "getGpusResources.sh"
 
 

@@ -333,14 +333,12 @@ def test_bitexts_job_without_faq_pages_or_model(spark, warehouse, shared_data, t
 
 
 def test_hreflang_alternates_both_directions_or_none_without_faq_pages(spark, warehouse, capsys):
-    from jobs.bitexts import BitextsJob
-    from lib.conf import load_conf
     from lib.schemas import FAQ_PAGES, columns
+    from udfs.models.bitexts import hreflang_alternates
 
-    conf = load_conf("local", [f"warehouse={warehouse}"])
     counters: dict = {}
-    assert BitextsJob().alternates(spark, conf, counters) is None
-    assert counters == {"faq_pages_missing": 1} and "no faq_pages table" in capsys.readouterr().out
+    assert hreflang_alternates(spark, str(warehouse / "faq_pages"), counters) is None
+    assert counters == {"faq_pages_missing": 1} and "no faq_pages table" in capsys.readouterr().err
     pages = pd.DataFrame([{"url": "https://a.example/en/faq", "origin": "https://a.example",
                            "hreflang": [{"language": "de", "url": "https://a.example/de/faq"},
                                         {"language": "en", "url": "https://a.example/en/faq"}]},
@@ -348,6 +346,6 @@ def test_hreflang_alternates_both_directions_or_none_without_faq_pages(spark, wa
     pages = pages.assign(title=None, description=None, num_pairs=1, warc_filename=None, warc_record_offset=None,
                          warc_record_length=None, fetch_date=None, run_id="t", source=None)[columns(FAQ_PAGES)]
     spark.createDataFrame(pages, schema=FAQ_PAGES).write.format("delta").save(str(warehouse / "faq_pages"))
-    got = {r["url"]: sorted(r["alternates"]) for r in BitextsJob().alternates(spark, conf, {}).collect()}
+    got = {r["url"]: sorted(r["alternates"]) for r in hreflang_alternates(spark, str(warehouse / "faq_pages"), {}).collect()}
     assert got == {"https://a.example/en/faq": ["https://a.example/de/faq"],
                    "https://a.example/de/faq": ["https://a.example/en/faq"]}

@@ -137,3 +137,13 @@ def test_mine_usage_errors(capsys):
     assert "--export-only needs --export" in capsys.readouterr().err
     assert MineJob().main(["--conf", "mine.rerank.scorer=colbert"]) == 2
     assert "mine.rerank.scorer" in capsys.readouterr().err
+
+
+def test_the_reranking_takes_the_gpus_the_job_declares(spark):
+    from udfs.session import gpu_step_profile, task_profile
+
+    assert MineJob.resources.gpus == 1 and not MineJob.resources.every_task
+    profile = task_profile(MineJob.resources)
+    assert profile.taskResources["gpu"].amount == 1.0 and profile.taskResources["cpus"].amount == 1
+    # This session's executors have no GPU: the reranking runs in the BM25 tasks, without a profile.
+    assert gpu_step_profile(spark, MineJob.resources) is None

@@ -1,8 +1,9 @@
 """Models inside Spark tasks: loaded once per Python worker, on the GPU the task was given.
 
 Lifecycle (after NeMo Curator's stages): the first batch a Python worker sees loads the model, every
-later batch and task of that worker reuses it (``spark.python.worker.reuse``, on by default). The
-cache is keyed by (what, model, device, options), so two stages or two GPUs never share an entry.
+later batch and task of that worker reuses it (``spark.python.worker.reuse``, on by default), through
+``lib.worker.load_once`` keyed by (what, model, device, options), so two stages or two GPUs never
+share an entry; ``lib.worker.held()`` lists what a worker holds and ``lib.worker.release()`` drops it.
 
 Device: ``TaskContext.get().resources()['gpu']`` names the GPU Spark's scheduler assigned to the task
 (``spark.task.resource.gpu.amount`` in conf/gpu.yaml); the model goes to ``cuda:<address>``. Without
@@ -21,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-_MODELS: dict[tuple, object] = {}
+from lib.worker import load_once
 
 
 class ModelLoadError(RuntimeError):
@@ -95,28 +96,11 @@ def task_device() -> str:
     return "cuda:0"
 
 
-def _cached(key: tuple, load):
-    if key not in _MODELS:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        _MODELS[key] = load()
-    return _MODELS[key]
-
-
-def loaded_models() -> list[tuple]:
-    """Keys of the models this process holds (tests check that a worker loads each model once)."""
-    return list(_MODELS)
-
-
-def release_models() -> None:
-    """Drop every cached model (teardown; frees GPU memory)."""
-    _MODELS.clear()
-    try:
-        import torch
-
-        if torch.cuda.is_available():  # pragma: no cover - GPU only
-            torch.cuda.empty_cache()
-    except ImportError:  # pragma: no cover
-        pass
+def load_model(key: tuple, load):
+    """``load()`` once per worker under ``key`` (``lib.worker.load_once``), tokenizers kept to one
+    thread (Spark runs one task per core already)."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return load_once(key, load)
 
 
 class Encoder:
@@ -244,11 +228,11 @@ def get_encoder(name: str, conf_key: str, device: str | None = None, **options) 
     """This worker's encoder for ``name`` on ``device`` (the task's GPU, else CPU), loaded on first use."""
     device = device or task_device()
     key = ("encoder", str(name), device, tuple(sorted(options.items())))
-    return _cached(key, lambda: Encoder(name, conf_key, device, **options))
+    return load_model(key, lambda: Encoder(name, conf_key, device, **options))
 
 
 def get_classifier(name: str, conf_key: str, device: str | None = None, **options) -> Classifier:
     """This worker's classifier for ``name`` on ``device``, loaded on first use."""
     device = device or task_device()
     key = ("classifier", str(name), device, tuple(sorted(options.items())))
-    return _cached(key, lambda: Classifier(name, conf_key, device, **options))
+    return load_model(key, lambda: Classifier(name, conf_key, device, **options))

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import pandas as pd
 
-_SEARCHERS: dict[tuple, object] = {}
+from lib.worker import load_once
 
 
 def open_searcher(index_dir: str, language: str, k1: float, b: float, shipped: bool = False):
@@ -31,10 +31,8 @@ def open_searcher(index_dir: str, language: str, k1: float, b: float, shipped: b
         from pyspark import SparkFiles
 
         index_dir = SparkFiles.get(os.path.basename(index_dir.rstrip("/")))
-    key = (index_dir, language, float(k1), float(b))
-    if key not in _SEARCHERS:
-        _SEARCHERS[key] = Bm25Searcher(index_dir, language, k1=k1, b=b)
-    return _SEARCHERS[key]
+    return load_once(("bm25_searcher", index_dir, language, float(k1), float(b)),
+                     lambda: Bm25Searcher(index_dir, language, k1=k1, b=b))
 
 
 def build_language_indexes(spark, corpus, languages: list[str], index_root: str, rebuild: bool = False,

@@ -17,14 +17,12 @@ runs on CPU in float32. Pairs are scored sorted by length (less padding) and ret
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from udfs.models.encoders import task_device
+from udfs.models.encoders import load_model, task_device
 
 SCORERS = ("bge_m3", "reranker")
-_SCORERS: dict[tuple, "PairScorer"] = {}
 
 
 @dataclass(frozen=True)
@@ -111,11 +109,7 @@ class PairScorer:
 def get_scorer(settings: RerankSettings, device: str | None = None) -> PairScorer:
     """The scorer of this process for these settings, loaded on first use."""
     device = device or task_device()
-    key = (settings, device)
-    if key not in _SCORERS:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        _SCORERS[key] = PairScorer(settings, device)
-    return _SCORERS[key]
+    return load_model(("pair_scorer", settings, device), lambda: PairScorer(settings, device))
 
 
 def rescore_batch(records: list[dict], settings: RerankSettings, device: str | None = None) -> list[dict]:
