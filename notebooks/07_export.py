@@ -12,15 +12,15 @@
 
 # COMMAND ----------
 
+from jobs.export import ExportJob
+
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", "databricks", ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", ExportJob.profile("databricks"), ["databricks", "gpu"], "Profile")
 dbutils.widgets.dropdown("format", "hf", ["hf"], "Format")
 dbutils.widgets.text("output", "dbfs:/webfaq/exports/hf", "Output folder")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 
 # COMMAND ----------
-
-from jobs.export import ExportJob
 
 ExportJob.run_notebook(dbutils, options=('format', 'output', 'languages'))
