@@ -325,6 +325,37 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
         {k: gzip.decompress(v) for k, v in before.items()}
 
 
+def test_encoding_tasks_are_even_whatever_the_origins(spark, shared_data):
+    """One large multilingual origin (XQuAD's 1,190 questions in 12 languages) and a few small ones:
+    the encoding partitions hold about the same number of pairs each, and the large origin is
+    spread over all of them (grouped by origin, it was one task)."""
+    from lib.extract.clean import qa_id
+    from lib.schemas import BITEXT_INPUT
+    from udfs.models.bitexts import balanced_pairs, encoding_partitions
+
+    rows = []
+    for code in ("en", "de", "es", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi", "ro"):
+        for qid, (q, a, _) in xquad(shared_data, code).items():
+            rows.append((qa_id(q, a), "https://xquad.example.org", f"https://xquad.example.org/{code}", code, q, a, None))
+    for n, (q, a, _) in enumerate(list(xquad(shared_data, "en").values())[:30]):
+        rows.append((qa_id(q, a + "!"), f"https://small{n % 3}.example.org", "u", "eng", q, a + "!", None))
+    pairs = spark.createDataFrame(rows, schema=BITEXT_INPUT)
+    total = len(rows)
+    assert total == 12 * 1190 + 30
+    assert encoding_partitions(total, 2048, 2) == 7 and encoding_partitions(5, 2048, 2) == 2
+    assert encoding_partitions(1, 2048, 2) == 1 and encoding_partitions(total, 10**6, 2) == 2
+    from pyspark.sql import functions as F
+
+    parts = (balanced_pairs(spark, pairs, 2048, total).withColumn("part", F.spark_partition_id())
+             .groupBy("part").agg(F.count("*").alias("n"),
+                                  F.sum((F.col("origin") == "https://xquad.example.org").cast("int")).alias("big"))
+             .toPandas())
+    assert len(parts) == 7 and int(parts.n.sum()) == total
+    mean = total / 7
+    assert parts.n.max() <= 1.25 * mean and parts.n.min() >= 0.75 * mean, parts.n.tolist()
+    assert (parts.big > 0).all()
+
+
 def test_bitexts_job_without_faq_pages_or_model(spark, warehouse, shared_data, tmp_path, capsys):
     from jobs.bitexts import BitextsJob
 
