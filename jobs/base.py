@@ -30,6 +30,8 @@ class SparkJob:
     def __init__(self) -> None:
         self.run_id = uuid.uuid4().hex
         self.started_at = datetime.now(timezone.utc)
+        # Measures of the run as numbers (name -> float), stored in the runs table's metrics column.
+        self.metrics: dict[str, float] = {}
 
     # -- hooks -------------------------------------------------------------------------------
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -78,11 +80,14 @@ class SparkJob:
         return confmod.table_path(conf, name)
 
     def print_counters(self, counters: dict) -> None:
-        width = max((len(k) for k in counters), default=0)
+        width = max((len(k) for k in [*counters, *self.metrics]), default=0)
         print(f"== {self.name} run {self.run_id} ==")
         for key in sorted(counters):
             print(f"  {key:<{width}}  {counters[key]:>12,}")
-        print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters}, sort_keys=True))
+        for key in sorted(self.metrics):
+            print(f"  {key:<{width}}  {self.metrics[key]:>12.4f}")
+        print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters,
+                          **({"metrics": self.metrics} if self.metrics else {})}, sort_keys=True))
 
     def main(self, argv: list[str] | None = None) -> int:
         parser = self.build_parser()
@@ -125,8 +130,10 @@ class SparkJob:
 
         row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
                "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),
-               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()}}
-        append_rows(spark, [row], RUNS, self.table(conf, "runs"))
+               "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()},
+               "metrics": {k: float(v) for k, v in self.metrics.items()}}
+        # mergeSchema: a runs table written before a column was added takes the row all the same.
+        append_rows(spark, [row], RUNS, self.table(conf, "runs"), merge_schema=True)
 
     @classmethod
     def run(cls, argv: list[str] | None = None) -> None:

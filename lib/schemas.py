@@ -84,7 +84,10 @@ run_id string
 QA_PAIRS_KEY = ("id",)
 QA_PAIRS_PARTITION = ("language",)
 
-# One row per job run with its counters (files, records, candidates, pairs dropped per reason...).
+# One row per job run with its counters (files, records, candidates, pairs dropped per reason...)
+# and its measures as numbers (evaluate: ``<system>/<language>/<measure>`` between 0 and 1; train:
+# final_loss, seconds). ``metrics`` came later: appends add it to an older table by Delta schema
+# evolution (mergeSchema), its older rows read it as null (lib/retrieval/results.run_metrics).
 RUNS = """
 run_id string,
 job string,
@@ -92,7 +95,8 @@ profile string,
 started_at timestamp,
 finished_at timestamp,
 inputs array<string>,
-counters map<string,bigint>
+counters map<string,bigint>,
+metrics map<string,double>
 """
 
 
@@ -206,3 +210,4 @@ run_id string
 """
 HARD_NEGATIVES_KEY = ("language", "query_id")
 HARD_NEGATIVES_PARTITION = ("language",)
+

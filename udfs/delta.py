@@ -60,6 +60,13 @@ def merge_metrics(result: DataFrame) -> dict[str, int]:
             "updated": int(values.get("num_updated_rows") or 0)}
 
 
-def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str) -> None:
-    """Append a few driver-side rows (e.g. one ``runs`` row) to a Delta table."""
-    spark.createDataFrame(rows, schema=schema).write.format("delta").mode("append").save(path)
+def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str, merge_schema: bool = False) -> None:
+    """Append a few driver-side rows (e.g. one ``runs`` row) to a Delta table.
+
+    ``merge_schema``: columns of ``schema`` the table does not have yet are added to it (Delta
+    schema evolution; its older rows read them as null).
+    """
+    writer = spark.createDataFrame(rows, schema=schema).write.format("delta").mode("append")
+    if merge_schema:
+        writer = writer.option("mergeSchema", "true")
+    writer.save(path)
