@@ -211,3 +211,13 @@ run_id string
 HARD_NEGATIVES_KEY = ("language", "query_id")
 HARD_NEGATIVES_PARTITION = ("language",)
 
+
+# Training examples of jobs/train.py (parquet files the training processes read with ``datasets``):
+# language and query id, then the model inputs in the order the loss reads them
+# (lib/retrieval/training.py), and for MarginMSE the label [pos_score, neg_score_1..n].
+def training_examples(first: str, num_negatives: int, with_label: bool) -> str:
+    cols = ["language string", "query_id string", f"{first} string", "positive string"]
+    cols += [f"negative_{i} string" for i in range(1, num_negatives + 1)]
+    if with_label:
+        cols.append("label array<float>")
+    return ",\n".join(cols)
