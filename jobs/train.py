@@ -192,8 +192,10 @@ class TrainJob(SparkJob):
         """Move the saved model to ``output`` and add the card section, loss curve and summary."""
         model_dir = spec["model_dir"]
         if int(result["global_step"]) == 0:
-            raise RuntimeError("no optimisation step ran: too few examples for a batch "
-                               f"({sum(samples.values())} examples, batch {spec['batch_size']})")
+            raise RuntimeError(
+                f"no optimisation step ran: {sum(samples.values())} examples gave no full batch of "
+                f"{spec['batch_size']}" + (" without a repeated text (lower --batch-size, or set "
+                                           "train.no_duplicates=false)" if spec["no_duplicates"] else ""))
         if not os.path.isfile(os.path.join(model_dir, "modules.json")):
             raise RuntimeError(f"the training processes saved no model in {model_dir}")
         points = training.loss_points(result["log_history"])
