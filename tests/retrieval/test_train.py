@@ -180,3 +180,29 @@ def test_train_usage_errors(mined, minilm, tmp_path, capsys):
     assert TrainJob().main(empty + ["--strategy", "top4", "--output", str(tmp_path / "t"), "--base-model", minilm]) == 2
     assert "hard_negatives" in capsys.readouterr().err
     assert not (tmp_path / "t").exists() and not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
+def test_examples_of_queries_with_too_few_candidates_are_counted_not_written(spark, shared_data, tmp_path):
+    """A query with fewer candidates than M-MSE's ten is skipped and counted (rows of one record each)."""
+    from lib.retrieval import negatives as neg
+    from lib.schemas import HARD_NEGATIVES
+    from tests.qa_fixtures import covidqa_pairs
+    from udfs.retrieval.train import mined_examples, write_examples
+
+    eng = covidqa_pairs(shared_data).query("language == 'eng'").reset_index(drop=True)
+
+    def record(qid, n):
+        return {"language": "eng", "query_id": qid, "query": eng.question[0], "positive_id": "d0",
+                "positive": eng.answer[0], "pos_score": 0.8, "negative_ids": [f"d{i}" for i in range(1, n + 1)],
+                "negatives": list(eng.answer[1:n + 1]), "neg_scores": [0.5 - 0.01 * i for i in range(n)],
+                "bm25_scores": [1.0] * n, "bm25_hits": n + 1, "positive_bm25_rank": 1,
+                "removed_positive_duplicates": 0, "removed_repeated_texts": 0, "scorer": "x", "run_id": "r"}
+
+    df = spark.createDataFrame([record("q1", 12), record("q2", 3), record("q3", 0)], HARD_NEGATIVES)
+    samples, skipped = write_examples(mined_examples(df, "margin-mse", 42, neg.StrategyParams()),
+                                      "file://" + str(tmp_path / "ex"))
+    assert samples == {"eng": 1} and skipped == {"eng": {"too_few_negatives": 1, "no_candidates": 1}}
+    import pandas as pd
+
+    rows = pd.read_parquet(tmp_path / "ex" / "language=eng")
+    assert list(rows.query_id) == ["q1"] and list(rows.label[0]) == pytest.approx([0.8] + [0.5 - 0.01 * i for i in range(10)])

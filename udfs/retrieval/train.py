@@ -37,6 +37,11 @@ def examples_schema(strategy: str, params: neg.StrategyParams) -> str:
         f",\n{SKIPPED_COLUMN} string"
 
 
+def _skipped_row(columns: list[str], language: str, query_id: str) -> dict:
+    # Every column present (None, not a missing key that pandas would fill with NaN).
+    return {**dict.fromkeys(columns), "language": language, "query_id": query_id}
+
+
 def _frame(rows: list[dict], columns: list[str]):
     import pandas as pd
 
@@ -54,7 +59,7 @@ def rn_examples(queries, seed: int, params: neg.StrategyParams):
         rows = []
         for r in pdf.itertuples(index=False):
             ex = training.random_example(pool, r.language, r.query_id, r.query, r.positive, seed, params)
-            rows.append(ex.row if ex.row else {"language": r.language, "query_id": r.query_id})
+            rows.append(ex.row or _skipped_row(columns, r.language, r.query_id))
             rows[-1][SKIPPED_COLUMN] = ex.skipped
         return _frame(rows, columns)
 
@@ -70,7 +75,7 @@ def mined_examples(hard_negatives, strategy: str, seed: int, params: neg.Strateg
             rows = []
             for rec in pdf.to_dict("records"):
                 ex = training.mined_example(strategy, rec, seed, params)
-                row = ex.row if ex.row else {"language": rec["language"], "query_id": rec["query_id"]}
+                row = ex.row or _skipped_row(columns, rec["language"], rec["query_id"])
                 row[SKIPPED_COLUMN] = ex.skipped
                 rows.append(row)
             yield _frame(rows, columns)
