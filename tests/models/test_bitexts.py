@@ -331,7 +331,7 @@ def test_encoding_tasks_are_even_whatever_the_origins(spark, shared_data):
     spread over all of them (grouped by origin, it was one task)."""
     from lib.extract.clean import qa_id
     from lib.schemas import BITEXT_INPUT
-    from udfs.models.bitexts import balanced_pairs, encoding_partitions
+    from udfs.models.encoders import encoding_tasks, even_partitions
 
     rows = []
     for code in ("en", "de", "es", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi", "ro"):
@@ -342,11 +342,11 @@ def test_encoding_tasks_are_even_whatever_the_origins(spark, shared_data):
     pairs = spark.createDataFrame(rows, schema=BITEXT_INPUT)
     total = len(rows)
     assert total == 12 * 1190 + 30
-    assert encoding_partitions(total, 2048, 2) == 7 and encoding_partitions(5, 2048, 2) == 2
-    assert encoding_partitions(1, 2048, 2) == 1 and encoding_partitions(total, 10**6, 2) == 2
+    assert encoding_tasks(total, 2048, 2) == 7 and encoding_tasks(5, 2048, 2) == 2
+    assert encoding_tasks(1, 2048, 2) == 1 and encoding_tasks(total, 10**6, 2) == 2
     from pyspark.sql import functions as F
 
-    parts = (balanced_pairs(spark, pairs, 2048, total).withColumn("part", F.spark_partition_id())
+    parts = (even_partitions(pairs, total, 2048).withColumn("part", F.spark_partition_id())
              .groupBy("part").agg(F.count("*").alias("n"),
                                   F.sum((F.col("origin") == "https://xquad.example.org").cast("int")).alias("big"))
              .toPandas())

@@ -110,25 +110,12 @@ def mine_groups(settings: BitextSettings):
     return run
 
 
-def encoding_partitions(rows: int, rows_per_task: int, parallelism: int) -> int:
-    """How many encoding tasks for ``rows`` pairs: about ``rows_per_task`` each, and at least one
-    per core (``parallelism``) while there are rows for them."""
-    wanted = -(-rows // max(1, rows_per_task))
-    return max(1, min(max(wanted, parallelism), rows))
-
-
-def balanced_pairs(spark: SparkSession, pairs: DataFrame, rows_per_task: int, rows: int) -> DataFrame:
-    """``pairs`` in evenly sized partitions for encoding: a range partitioning on the ids, which are
-    uniform hashes (md5), gives every task about the same number of rows whatever the origins, and
-    the same split on a retry."""
-    n = encoding_partitions(rows, rows_per_task, spark.sparkContext.defaultParallelism)
-    return pairs.repartitionByRange(n, "id")
-
-
 def encode_pairs(spark: SparkSession, pairs: DataFrame, settings: BitextSettings, rows: int) -> DataFrame:
     """``pairs`` (``BITEXT_INPUT``, ``rows`` of them) with their mining vectors (``BITEXT_ENCODED``),
-    encoded in evenly sized tasks (:func:`balanced_pairs`)."""
-    balanced = balanced_pairs(spark, pairs, settings.rows_per_task, rows)
+    encoded in evenly sized tasks (``udfs.models.encoders.even_partitions``)."""
+    from udfs.models.encoders import even_partitions
+
+    balanced = even_partitions(pairs, rows, settings.rows_per_task)
     return balanced.mapInPandas(encode_batches(settings), schema=BITEXT_ENCODED)
 
 
