@@ -8,8 +8,8 @@ usage or configuration error, 1 for a failed run.
 
 The stage's declaration is read from here by everything that starts it:
 
-    python -m jobs.base spark-submit-args annotate --profile gpu   # what spark-submit.sh passes on
-    AnnotateJob.profile("cluster")                                 # "gpu": the stage declares GPUs
+    python -m jobs.base spark-submit-args annotate --profile cluster,gpu   # what spark-submit.sh passes on
+    AnnotateJob.profile("cluster")                                 # "cluster,gpu": it declares GPUs
 """
 from __future__ import annotations
 
@@ -114,7 +114,8 @@ class SparkJob:
             formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("--profile", default="local",
                             help="configuration profile: conf/<profile>.yaml merged over conf/base.yaml "
-                                 f"({', '.join(confmod.PROFILES)}; default: local)")
+                                 f"({', '.join(confmod.PROFILES)}; default: local); several stack left to "
+                                 "right, the last winning: --profile cluster,gpu")
         parser.add_argument("--warehouse", default=None,
                             help="folder or URI holding the Delta tables (default: the profile's "
                                  "'warehouse' value, ./warehouse for local)")
@@ -136,9 +137,9 @@ class SparkJob:
 
     @classmethod
     def profile(cls, cpu_profile: str) -> str:
-        """The profile a run of this stage takes by default: ``gpu`` when it declares GPUs, else
-        ``cpu_profile``."""
-        return "gpu" if cls.resources.needs_gpu else cpu_profile
+        """The profile a run of this stage takes by default: ``cpu_profile`` with ``gpu`` stacked on
+        it when the stage declares GPUs (``"cluster"`` -> ``"cluster,gpu"``), else ``cpu_profile``."""
+        return confmod.stack_profiles(cpu_profile, "gpu") if cls.resources.needs_gpu else cpu_profile
 
     def table(self, conf: dict, name: str) -> str:
         return confmod.table_path(conf, name)

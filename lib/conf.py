@@ -4,6 +4,7 @@ Every job reads its table names, model names, thresholds and Spark settings from
 hard-coded in a job. A value is addressed by a dotted key (``extract.langid.top1_threshold``).
 
     python -m lib.conf show --profile local                 # the merged configuration
+    python -m lib.conf show --profile cluster,gpu           # profiles stack, left to right
     python -m lib.conf spark-submit-args --profile cluster  # a profile's spark-submit flags
 
 A stage adds what its job declares it needs (``lib.resources``): ``python -m jobs.base
@@ -165,20 +166,40 @@ def check_override(key: str, value: Any, raw: str, keys: dict[tuple[str, ...], s
     raise ConfError(f"--conf {key}={raw}: {key} takes {wanted}")
 
 
+def profile_names(profile: str) -> list[str]:
+    """The profiles of a ``--profile`` value: ``"cluster,gpu"`` -> ``["cluster", "gpu"]``."""
+    names = [name.strip() for name in str(profile).split(",")]
+    if not profile or any(not name for name in names):
+        raise ConfError(f"bad profile {profile!r}: name one profile or several separated by commas (cluster,gpu)")
+    return names
+
+
+def stack_profiles(*profiles: str) -> str:
+    """Profiles stacked left to right, each once: ``stack_profiles("cluster", "gpu") == "cluster,gpu"``."""
+    names: list[str] = []
+    for profile in profiles:
+        names += [name for name in profile_names(profile) if name not in names]
+    return ",".join(names)
+
+
 def load_conf(profile: str = "local", overrides: Iterable[str] = (), conf_dir: Path | None = None) -> dict:
     """The merged configuration of ``profile`` with ``KEY=VALUE`` overrides applied.
 
-    An override must name a key of base.yaml or a profile (any key under ``spark.conf``), and
-    its value must have that key's type (an integer where base.yaml has one, ...): else
-    :class:`ConfError`, with the nearest known key for a misspelt one.
+    ``profile`` names one profile or several separated by commas (``cluster,gpu``): each is merged
+    over base.yaml and the ones before it, left to right, so the last one wins where two set the
+    same key. An override must name a key of base.yaml or a profile (any key under
+    ``spark.conf``), and its value must have that key's type (an integer where base.yaml has one,
+    ...): else :class:`ConfError`, with the nearest known key for a misspelt one.
     """
     conf_dir = Path(conf_dir or CONF_DIR)
-    path = conf_dir / f"{profile}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
-        raise ConfError(f"unknown profile {profile!r}: no {path} (profiles: {', '.join(known)})")
-    conf = _deep_merge(_read_yaml(conf_dir / "base.yaml"), _read_yaml(path))
-    conf["profile"] = profile
+    conf = _read_yaml(conf_dir / "base.yaml")
+    for name in profile_names(profile):
+        path = conf_dir / f"{name}.yaml"
+        if name == "base" or not path.is_file():
+            known = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
+            raise ConfError(f"unknown profile {name!r}: no {path} (profiles: {', '.join(known)})")
+        conf = _deep_merge(conf, _read_yaml(path))
+    conf["profile"] = ",".join(profile_names(profile))
     keys = known_keys(conf_dir) if overrides else {}
     for item in overrides:
         key, value = parse_override(item)
@@ -292,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["show", "spark-submit-args"],
                         help="show: print the merged configuration as YAML; "
                              "spark-submit-args: print the spark-submit flags of the profile, one a line")
-    parser.add_argument("--profile", default="local", help="configuration profile (default: local)")
+    parser.add_argument("--profile", default="local",
+                        help="configuration profile, or several stacked left to right (cluster,gpu); default: local")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration value (repeatable)")
     args = parser.parse_args(argv)

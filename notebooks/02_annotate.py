@@ -14,7 +14,7 @@
 from jobs.annotate import AnnotateJob
 
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", AnnotateJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", AnnotateJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = conf)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 

@@ -14,7 +14,7 @@
 from jobs.bitexts import BitextsJob
 
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", BitextsJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", BitextsJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.text("export_dir", "", "Export folder (empty = <warehouse>/exports/bitexts)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 

@@ -14,7 +14,7 @@
 from jobs.benchmark import BenchmarkJob
 
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", BenchmarkJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", BenchmarkJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
 dbutils.widgets.text("export", "", "Export folder or URL: BEIR folders + dataset card (empty = none)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")

@@ -15,7 +15,7 @@
 from jobs.report import ReportJob
 
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", ReportJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", ReportJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.text("output", "dbfs:/webfaq/report", "Output folder (report.html, report.md, tables/, figures/)")
 dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
 

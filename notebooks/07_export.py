@@ -15,7 +15,7 @@
 from jobs.export import ExportJob
 
 dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", ExportJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.dropdown("profile", ExportJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.dropdown("format", "hf", ["hf"], "Format")
 dbutils.widgets.text("output", "dbfs:/webfaq/exports/hf", "Output folder")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")

@@ -29,6 +29,50 @@ def test_overrides_win_and_values_are_typed():
     assert confmod.table_path(conf, "qa_pairs") == "/data/wh/qa_pairs"
 
 
+def test_profiles_stack_left_to_right_the_last_winning():
+    conf = confmod.load_conf("cluster,gpu")
+    assert conf["profile"] == "cluster,gpu"
+    # cluster's master, warehouse and settings stay; gpu adds its executors' GPUs and batch sizes
+    assert conf["warehouse"] == "s3a://my-bucket/webfaq/warehouse" and conf["spark"]["master"] is None
+    settings = conf["spark"]["conf"]
+    assert settings["spark.sql.shuffle.partitions"] == "400"
+    assert settings["spark.executor.resource.gpu.amount"] == "1"
+    assert settings["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"  # from base.yaml
+    assert conf["annotate"]["batch_size"] == 128 and conf["bitexts"]["search"] == "faiss"
+    local_gpu = confmod.load_conf("local,gpu")
+    assert local_gpu["spark"]["master"] == "local[*]" and local_gpu["warehouse"] == "warehouse"
+    assert local_gpu["spark"]["conf"]["spark.sql.shuffle.partitions"] == "4"
+    # the last profile wins where two set the same key
+    assert confmod.load_conf("gpu,cluster")["spark"]["conf"]["spark.python.worker.reuse"] == "true"
+    assert confmod.load_conf("local,cluster")["spark"]["master"] is None
+    assert confmod.load_conf("cluster,local")["spark"]["master"] == "local[*]"
+    # overrides still win over every profile, and keys of any profile are known
+    assert confmod.load_conf("cluster,gpu", ["annotate.batch_size=7"])["annotate"]["batch_size"] == 7
+    with pytest.raises(confmod.ConfError, match="unknown profile 'prod'"):
+        confmod.load_conf("cluster,prod")
+    with pytest.raises(confmod.ConfError, match="bad profile 'cluster,'"):
+        confmod.load_conf("cluster,")
+    assert confmod.stack_profiles("cluster", "gpu") == "cluster,gpu"
+    assert confmod.stack_profiles("cluster,gpu", "gpu") == "cluster,gpu"
+
+
+def test_stacked_profiles_reach_spark_submit_and_the_job():
+    from jobs.annotate import AnnotateJob
+
+    out = subprocess.run([sys.executable, "-m", "jobs.base", "spark-submit-args", "annotate", "--profile", "cluster,gpu"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    flags = out.stdout.splitlines()
+    for setting in ("spark.sql.shuffle.partitions=400", "spark.executor.resource.gpu.amount=1",
+                    "spark.task.resource.gpu.amount=1", "spark.executor.memoryOverhead=8g",
+                    "spark.task.maxFailures=8"):
+        assert setting in flags
+    job = AnnotateJob()
+    args = job.build_parser().parse_args(["--profile", "cluster,gpu", "--warehouse", "/wh"])
+    conf = job.load_conf(args)
+    assert conf["profile"] == "cluster,gpu" and conf["annotate"]["batch_size"] == 128 and conf["warehouse"] == "/wh"
+
+
 def test_missing_keys_and_profiles_are_named_in_the_error():
     conf = confmod.load_conf("local")
     with pytest.raises(confmod.ConfError, match="models.nonexistent"):
@@ -60,8 +104,9 @@ def test_stages_declare_their_resources_and_the_submit_flags_carry_them():
 
     assert job_class("annotate") is AnnotateJob
     assert [job_class(s).profile("cluster") for s in ("extract", "annotate", "bitexts", "benchmark", "mine",
-                                                      "evaluate")] == ["cluster", "gpu", "gpu", "cluster", "gpu",
-                                                                       "cluster"]
+                                                      "evaluate")] == ["cluster", "cluster,gpu", "cluster,gpu",
+                                                                       "cluster", "cluster,gpu", "cluster"]
+    assert AnnotateJob.profile("databricks,gpu") == "databricks,gpu"
     gpu = confmod.load_conf("gpu")
     annotate = confmod.spark_submit_args(gpu, AnnotateJob.resources)
     assert "spark.task.resource.gpu.amount=1" in annotate and "spark.executor.memoryOverhead=8g" in annotate
@@ -210,7 +255,7 @@ def test_notebooks_take_the_profile_the_job_declares(monkeypatch):
     for notebook in sorted((ROOT / "notebooks").glob("*.py")):
         text = notebook.read_text()
         if 'widgets.dropdown("profile"' in text:
-            assert 'Job.profile("databricks"), ["databricks", "gpu"]' in text, notebook.name
+            assert 'Job.profile("databricks"), ["databricks", "databricks,gpu"]' in text, notebook.name
     seen = []
     monkeypatch.setattr(AnnotateJob, "main", lambda self, argv: seen.append(argv) or 0)
     monkeypatch.setattr(ExtractJob, "main", lambda self, argv: seen.append(argv) or 0)
@@ -218,7 +263,8 @@ def test_notebooks_take_the_profile_the_job_declares(monkeypatch):
     dbutils.widgets = Widgets({"warehouse": "/wh"})  # no profile widget: the job's own choice
     AnnotateJob.run_notebook(dbutils)
     ExtractJob.run_notebook(dbutils)
-    assert seen == [["--profile", "gpu", "--warehouse", "/wh"], ["--profile", "databricks", "--warehouse", "/wh"]]
+    assert seen == [["--profile", "databricks,gpu", "--warehouse", "/wh"],
+                    ["--profile", "databricks", "--warehouse", "/wh"]]
 
 
 def test_locations_are_absolute_unless_they_are_uris(tmp_path, monkeypatch):

@@ -52,7 +52,8 @@ def test_dag_imports_and_wires_the_stages(tmp_path, target):
                                                 "'s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz') }}"]
         # Each stage's profile and task resources come from its job class (jobs/<stage>.py: resources).
         assert {stage: t["args"][1] for stage, t in tasks.items()} == {
-            "extract": "cluster", "annotate": "gpu", "bitexts": "gpu", "benchmark": "cluster", "mine": "gpu"}
+            "extract": "cluster", "annotate": "cluster,gpu", "bitexts": "cluster,gpu", "benchmark": "cluster",
+            "mine": "cluster,gpu"}
         assert tasks["annotate"]["conf"]["spark.task.resource.gpu.amount"] == "1"
         assert "spark.task.resource.gpu.amount" not in tasks["mine"]["conf"]  # its reranking step asks
         assert tasks["mine"]["conf"]["spark.executor.memoryOverhead"] == "6g"
