@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from jobs.base import RunFailed, SparkJob, UsageError
 from lib import conf as confmod
-from lib.extract.manifest import ManifestError, check_inputs, expand_sources
+from lib.extract.manifest import ManifestError, check_inputs, expand_sources, total_size
 from lib.resources import Resources
 from lib.schemas import FAQ_PAGES_KEY, SOURCES
 from udfs.progress import ProgressReporter
@@ -129,7 +129,10 @@ class ExtractJob(SparkJob):
             raise UsageError(problem)
 
         output = ex.scan(spark, self.files, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
-        with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
+        one_file_a_task = files_per_task == 1 and kinds.get("owi-parquet", 0) == 0  # Spark splits Parquet
+        with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10)),
+                              unit="files" if one_file_a_task else "tasks",
+                              input_bytes=total_size([path for path, _ in self.files]) if one_file_a_task else None):
             # One pass over the input files fills the cache and brings back each task's counters.
             stats = output.where(F.col("kind") == "stats").select("source", "warc_filename", "counters",
                                                                    "error").collect()
