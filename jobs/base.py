@@ -122,6 +122,9 @@ class SparkJob:
         parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                             help="override any configuration value by its dotted key, e.g. "
                                  "--conf extract.langid.top1_threshold=0.3 (repeatable)")
+        parser.add_argument("--verbose", action="store_true",
+                            help="also show Spark's INFO lines and Ivy's dependency report (by default a run "
+                                 "shows its own progress lines, warnings and errors)")
         self.add_arguments(parser)
         return parser
 
@@ -129,6 +132,8 @@ class SparkJob:
         conf = confmod.load_conf(args.profile, args.conf)
         if args.warehouse:
             conf["warehouse"] = args.warehouse
+        if getattr(args, "verbose", False):
+            confmod.set_key(conf, "console.verbose", True)
         return conf
 
     def log(self, message: str) -> None:
@@ -283,13 +288,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["spark-submit-args"],
                         help="the spark-submit flags of the profile and of the stage's resources, one a line")
     parser.add_argument("stage", help="a stage: the name of a file in jobs/")
-    parser.add_argument("--profile", default="local", help="configuration profile (default: local)")
+    parser.add_argument("--profile", default="local",
+                        help="configuration profile, or several stacked (cluster,gpu); default: local")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration value (repeatable)")
+    parser.add_argument("--verbose", action="store_true", help="Spark's own logging (no quiet log4j2 file)")
+    parser.add_argument("--with-code", action="store_true",
+                        help="also zip jobs/, lib/ and udfs/ into the cache folder and add --py-files ZIP")
     args = parser.parse_args(argv)
     try:
         job = job_class(args.stage)
-        print("\n".join(confmod.spark_submit_args(confmod.load_conf(args.profile, args.conf), job.resources)))
+        conf = confmod.load_conf(args.profile, args.conf)
+        if args.verbose:
+            confmod.set_key(conf, "console.verbose", True)
+        flags = confmod.spark_submit_args(conf, job.resources)
+        if args.with_code:
+            from lib.package import code_zip
+
+            flags += ["--py-files", code_zip(Path(__file__).resolve().parent.parent, confmod.cache_dir(conf))]
+        print("\n".join(flags))
     except confmod.ConfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -234,6 +234,41 @@ def absolute_location(location: str) -> str:
     return location if _URI.match(location) else os.path.abspath(location)
 
 
+def cache_dir(conf: dict | None = None) -> str:
+    """The folder of the files the suite generates for itself (``cache_dir`` in the configuration,
+    else ``$WEBFAQ_CACHE_DIR``, else ``$XDG_CACHE_HOME/webfaq-spark``, else ``~/.cache/webfaq-spark``),
+    absolute: the same folder from any working directory."""
+    folder = (get(conf, "cache_dir", None) if conf else None) or os.environ.get("WEBFAQ_CACHE_DIR")
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "webfaq-spark")
+    folder = str(folder)
+    if _URI.match(folder) and not folder.startswith("file:"):
+        raise ConfError(f"cache_dir must be a local folder, not {folder}")
+    return os.path.abspath(os.path.expanduser(folder.removeprefix("file://").removeprefix("file:")))
+
+
+def cache_path(conf: dict | None, path: str) -> str:
+    """``path`` inside the cache folder (:func:`cache_dir`); an absolute path stays as it is."""
+    return os.path.join(cache_dir(conf), os.path.expanduser(str(path)))
+
+
+def verbose(conf: dict) -> bool:
+    """Whether the run shows Spark's INFO lines and Ivy's report (``console.verbose``, --verbose)."""
+    return bool(get(conf, "console.verbose", False))
+
+
+def log4j2_options(conf: dict) -> str:
+    """The driver's JVM option that keeps Spark's logging to warnings (``console.log4j2``), or ""
+    for a verbose run or where the file is not there (Spark's own defaults then)."""
+    name = get(conf, "console.log4j2", None)
+    deploy_mode = str((get(conf, "spark.conf", {}) or {}).get("spark.submit.deployMode", "client"))
+    if verbose(conf) or not name or deploy_mode == "cluster":  # a driver elsewhere has its own logging
+        return ""
+    path = Path(CONF_DIR, str(name)).resolve()
+    return f"-Dlog4j2.configurationFile={path.as_uri()}" if path.is_file() else ""
+
+
 def table_path(conf: dict, table: str) -> str:
     """Location of a Delta table: ``<warehouse>/<tables.<table>>``."""
     name = get(conf, f"tables.{table}")
@@ -271,14 +306,20 @@ def class_data_archive_options(path: str) -> str:
 
 def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, str]:
     """The Spark settings a session of this profile needs (Delta jars included when asked), with
-    those of a stage's declared ``resources`` (its GPU request only where executors have GPUs)."""
+    those of a stage's declared ``resources`` (its GPU request only where executors have GPUs), the
+    class-data archive in the cache folder and, unless the run is verbose, the quiet log4j2 file."""
     settings = {str(k): str(v) for k, v in (get(conf, "spark.conf", {}) or {}).items()}
     if resources is not None:
         settings.update(resources.spark_settings(executor_gpus(settings)))
     archive = get(conf, "spark.class_data_archive", None)
     if archive:
         options = settings.get("spark.driver.extraJavaOptions", "")
-        settings["spark.driver.extraJavaOptions"] = f"{options} {class_data_archive_options(str(archive))}".strip()
+        archive = cache_path(conf, str(archive))
+        settings["spark.driver.extraJavaOptions"] = f"{options} {class_data_archive_options(archive)}".strip()
+    quiet = log4j2_options(conf)
+    if quiet:
+        options = settings.get("spark.driver.extraJavaOptions", "")
+        settings["spark.driver.extraJavaOptions"] = f"{options} {quiet}".strip()
     if get(conf, "spark.delta_jars", True):
         packages = [p for p in settings.get("spark.jars.packages", "").split(",") if p]
         coordinate = delta_maven_coordinate()
