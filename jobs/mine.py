@@ -143,8 +143,10 @@ class MineJob(SparkJob):
             return counters
 
         ship = bool(get("ship_index"))
-        indexes = bm25_udf.build_language_indexes(spark, corpus, mining.languages_of(queries),
-                                                  confmod.absolute_location(get("index_dir")),
+        index_dir = get("index_dir")  # default: in the cache folder, one per benchmark_corpus table
+        index_dir = (confmod.absolute_location(index_dir) if index_dir else
+                     confmod.cache_path(conf, f"bm25_indexes/{confmod.location_key(self.table(conf, 'benchmark_corpus'))}"))
+        indexes = bm25_udf.build_language_indexes(spark, corpus, mining.languages_of(queries), index_dir,
                                                   rebuild=args.rebuild_index, ship=ship)
         counters["indexes_built"] = sum(1 for i in indexes.values() if i["built"])
         counters["languages_without_analyzer"] = sum(1 for i in indexes.values() if i["analyzer"] == "neutral")

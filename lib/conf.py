@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+import hashlib
 import os
 import re
 import sys
@@ -251,6 +252,11 @@ def cache_dir(conf: dict | None = None) -> str:
 def cache_path(conf: dict | None, path: str) -> str:
     """``path`` inside the cache folder (:func:`cache_dir`); an absolute path stays as it is."""
     return os.path.join(cache_dir(conf), os.path.expanduser(str(path)))
+
+
+def location_key(location: str) -> str:
+    """A short folder name for a table's location, so that caches of two warehouses never mix."""
+    return hashlib.sha256(str(location).encode("utf-8")).hexdigest()[:16]
 
 
 def verbose(conf: dict) -> bool:
