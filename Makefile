@@ -10,6 +10,10 @@ PY      = $(VENV)/bin/python
 UV      = .venv-tools/bin/uv
 SHARED ?= ../shared/data
 SAMPLE  = build/sample/sample.warc.gz
+# The other two inputs `extract --help` shows: Web Data Commons' real FAQPage N-Quads sample and
+# the real COVID-QA pages in Open Web Index's Parquet schema (tests/owi_fixtures.py).
+SAMPLE_NQ  = build/sample/FAQPage_sample.nq.gz
+SAMPLE_OWI = build/sample/owi/covidqa.parquet
 PYVER   = py311
 LOCK    = requirements/$(PYVER).txt
 AIRFLOW_LOCK = requirements/airflow-$(PYVER).txt
@@ -54,9 +58,17 @@ setup: $(VENV)/.installed
 $(SAMPLE): $(VENV)/.installed
 	$(PY) bench/make_bench_warc.py --out $(SAMPLE) --size-mb 2
 
-sample: $(SAMPLE)
+$(SAMPLE_NQ):
+	mkdir -p $(dir $@)
+	install -m 644 $(SHARED)/webfaq-wdc-nquads/FAQPage_sample.txt.gz $@
 
-demo: $(SAMPLE)
+$(SAMPLE_OWI): $(VENV)/.installed
+	$(PY) -c 'import sys; from pathlib import Path; from tests.owi_fixtures import covidqa_owi_rows, write_owi_parquet; \
+	write_owi_parquet(Path(sys.argv[1]), covidqa_owi_rows(Path(sys.argv[2])))' $@ $(SHARED)
+
+sample: $(SAMPLE) $(SAMPLE_NQ) $(SAMPLE_OWI)
+
+demo: sample
 	./spark-submit.sh extract --input $(SAMPLE) --warehouse warehouse
 
 test: $(VENV)/.installed .venv-airflow/.installed

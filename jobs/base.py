@@ -77,6 +77,28 @@ def language_list(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of an option, kept for one release: it sets the new option's value and says
+    on stderr which name to use (see :func:`deprecated_alias`)."""
+
+    def __init__(self, option_strings, dest, new_option: str, **kwargs):
+        self.new_option = new_option
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog}: warning: {option_string} is deprecated, use {self.new_option} "
+              f"(the old name is removed after the next release)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def deprecated_alias(parser: argparse.ArgumentParser, old: str, new: argparse.Action) -> None:
+    """Accept ``old`` for the option ``new`` (the action ``add_argument`` returned) for one release,
+    where users may script the old name; ``--help`` lists it as deprecated."""
+    parser.add_argument(old, dest=new.dest, type=new.type, metavar=new.metavar, action=DeprecatedAlias,
+                        new_option=new.option_strings[0], default=argparse.SUPPRESS,
+                        help=f"deprecated spelling of {new.option_strings[0]}, removed after the next release")
+
+
 class SparkJob:
     name = "job"
     description = ""
@@ -259,6 +281,11 @@ class SparkJob:
         for name in ("warehouse", *options):
             if widget(name):
                 args += [f"--{name.replace('_', '-')}", widget(name)]
+        for action in cls().build_parser()._actions:  # a job parameter under an option's old name
+            if isinstance(action, DeprecatedAlias):
+                old, new = (o.lstrip("-").replace("-", "_") for o in (action.option_strings[0], action.new_option))
+                if new in options and not widget(new) and widget(old):
+                    args += [action.option_strings[0], widget(old)]
         for item in filter(None, (part.strip() for part in widget("conf").split(","))):
             args += ["--conf", item]
         exit_code = cls().main(args)

@@ -1,8 +1,8 @@
 """evaluate: BM25 on any collection in BEIR layout; prints NDCG@10, MAP, MRR@10 and Recall@100.
 
 ``--beir DIR`` is either one collection (``corpus.jsonl``, ``queries.jsonl``, ``qrels/test.tsv``;
-give its language with ``--language``, e.g. a MIRACL or Mr. TyDi copy) or a folder of collections
-named by language, as ``benchmark --export`` writes them (``--language`` picks one; default all).
+give its language with ``--languages``, e.g. a MIRACL or Mr. TyDi copy) or a folder of collections
+named by language, as ``benchmark --export`` writes them (``--languages`` picks some; default all).
 
 The corpus is indexed with Pyserini (title + text, the language's Lucene analyzer, lib/retrieval/bm25.py),
 the split's queries are searched by Spark tasks (udfs/retrieval/bm25.py), ``evaluate.hits`` (1,000) hits per
@@ -18,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, deprecated_alias, language_list
 from lib.retrieval import beir, bm25, metrics
 from lib import conf as confmod
 from lib.resources import Resources
@@ -26,24 +26,27 @@ from udfs.retrieval import bm25 as bm25_udf
 
 EXAMPLES = """examples:
   spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir                 # every language
-  spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir --language deu
-  spark-submit.sh evaluate --retriever bm25 --beir /data/miracl-sw --language swa --json out.json"""
+  spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir --languages deu,eng
+  spark-submit.sh evaluate --retriever bm25 --beir /data/miracl-sw --languages swa --json out.json"""
 
 
-def find_collections(root: Path, language: str | None) -> dict[str, Path]:
+def find_collections(root: Path, languages: list[str] | None) -> dict[str, Path]:
     """``{language: folder}`` of the collections to evaluate under ``root``."""
     if beir.is_collection(root):
-        lang = language or root.name
+        if languages and len(languages) > 1:
+            raise UsageError(f"{root} is one collection: name its one language with --languages")
+        lang = languages[0] if languages else root.name
         if len(lang) not in (2, 3):
-            raise UsageError(f"{root} is one collection: name its language with --language (e.g. eng)")
+            raise UsageError(f"{root} is one collection: name its language with --languages (e.g. eng)")
         return {bm25.normalize_language(lang): root}
     found = {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and beir.is_collection(p)} if root.is_dir() else {}
     if not found:
         raise UsageError(f"{root} holds no BEIR collection (corpus.jsonl + queries.jsonl)")
-    if language:
-        if language not in found:
-            raise UsageError(f"no collection for {language!r} in {root} (found: {', '.join(found)})")
-        return {language: found[language]}
+    if languages:
+        missing = [language for language in languages if language not in found]
+        if missing:
+            raise UsageError(f"no collection for {', '.join(missing)} in {root} (found: {', '.join(found)})")
+        return {language: found[language] for language in languages}
     return found
 
 
@@ -56,7 +59,11 @@ class EvaluateJob(SparkJob):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--retriever", choices=["bm25"], default="bm25", help="retrieval model (bm25)")
         parser.add_argument("--beir", required=True, metavar="DIR", help="a BEIR collection or a folder of them")
-        parser.add_argument("--language", default=None, help="the collection's language / which subfolder")
+        languages = parser.add_argument(
+            "--languages", type=language_list, default=None,
+            help="comma-separated ISO-639-3 codes: the collections of a folder to evaluate (default: all), or "
+                 "the language of one collection")
+        deprecated_alias(parser, "--language", languages)
         parser.add_argument("--split", default="test", help="qrels split to evaluate (default: test)")
         parser.add_argument("--k1", type=float, default=None, help="BM25 k1 (default: evaluate.k1 = 0.9)")
         parser.add_argument("--b", type=float, default=None, help="BM25 b (default: evaluate.b = 0.4)")
@@ -66,7 +73,7 @@ class EvaluateJob(SparkJob):
         root = Path(args.beir)
         if not root.exists():
             raise UsageError(f"{root} does not exist")
-        self.collections = find_collections(root, args.language)
+        self.collections = find_collections(root, args.languages)
         for lang, folder in self.collections.items():
             if not (folder / "qrels" / f"{args.split}.tsv").is_file():
                 raise UsageError(f"{folder}/qrels/{args.split}.tsv is missing")

@@ -133,6 +133,6 @@ def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, t
     for lang, r in results.items():
         assert 0.4 < r["ndcg_at_10"] < 0.7 and r["recall_at_100"] > 0.8 and r["k1"] == 0.9 and r["b"] == 0.4
     # One collection folder needs its language; bad folders are usage errors.
-    assert EvaluateJob().main(["--beir", str(out / "deu"), "--language", "deu", "--split", "test"]) == 0
+    assert EvaluateJob().main(["--beir", str(out / "deu"), "--languages", "deu", "--split", "test"]) == 0
     assert EvaluateJob().main(["--beir", str(tmp_path / "nope")]) == 2
-    assert EvaluateJob().main(["--beir", str(out), "--language", "fra"]) == 2
+    assert EvaluateJob().main(["--beir", str(out), "--languages", "fra"]) == 2
