@@ -124,7 +124,8 @@ class AnnotateJob(SparkJob):
         todo = todo.drop("origin")
         if args.limit:
             todo = todo.orderBy("id").limit(args.limit)
-        missing = todo.count()
+        per_language = {r["language"]: r["count"] for r in todo.groupBy("language").count().collect()}
+        missing = sum(per_language.values())
         counters = {"pairs_already_annotated": already, "pairs_to_annotate": missing,
                     "label_languages": len(label_languages), "commits": 0}
         if missing == 0:
@@ -138,7 +139,8 @@ class AnnotateJob(SparkJob):
                 part = todo if chunks == 1 else todo.where(F.pmod(F.xxhash64("id"), F.lit(chunks)) == k)
                 annotated = part.mapInPandas(udf, schema=QA_ANNOTATIONS)
                 try:
-                    merge_new_rows(spark, annotated, out_path, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION)
+                    merge_new_rows(spark, annotated, out_path, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION,
+                                   partitions={"language": per_language})
                 except Exception as exc:  # noqa: BLE001 - a model that cannot load is a usage error
                     message = str(exc)
                     if "ModelLoadError" in message:

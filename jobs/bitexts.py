@@ -97,8 +97,9 @@ class BitextsJob(SparkJob):
             kept, mined = udf.mine_bitexts(spark, pairs, alternates, settings, counters)
             try:
                 if counters["bitexts_kept"] or is_delta_table(spark, bitexts):
-                    counters["bitexts_inserted"] = merge_new_rows(spark, kept, bitexts, BITEXTS_KEY,
-                                                                  BITEXTS_PARTITION)["inserted"]
+                    first = [r[0] for r in kept.select(*BITEXTS_PARTITION).distinct().collect()]  # from the cache
+                    counters["bitexts_inserted"] = merge_new_rows(spark, kept, bitexts, BITEXTS_KEY, BITEXTS_PARTITION,
+                                                                  partitions={BITEXTS_PARTITION[0]: first})["inserted"]
                 else:
                     counters["bitexts_inserted"] = 0
             finally:
