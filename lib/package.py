@@ -73,8 +73,9 @@ def build_wheel(root: str | os.PathLike, cache: str | os.PathLike, python: str |
 
     The sources are copied to a temporary folder first, so that setuptools' ``build/`` and
     ``*.egg-info`` folders land there and not in the checkout. ``--no-isolation``: the build uses
-    the setuptools of ``python`` (an interpreter with the ``build`` package: the project's venv,
-    ``pip install -e .[dev]``) and needs no package index.
+    the setuptools of ``python`` (the project's venv) and needs no package index. Where ``python``
+    has no ``build`` package (``pip install -e .[dev]`` brings it), pip builds the same wheel
+    through the same setuptools backend (``pip wheel --no-deps --no-build-isolation``).
     """
     root, dist = Path(root).resolve(), Path(cache, "dist")
     dist.mkdir(parents=True, exist_ok=True)
@@ -86,11 +87,46 @@ def build_wheel(root: str | os.PathLike, cache: str | os.PathLike, python: str |
                 shutil.copytree(source, Path(tmp, item), ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             elif source.is_file():
                 shutil.copy2(source, Path(tmp, item))
-        command = [python or sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp, tmp]
-        result = subprocess.run(command, capture_output=True, text=True)
+        python = python or sys.executable
+        has_build = subprocess.run([python, "-c", "import build"], capture_output=True, cwd=tmp).returncode == 0
+        command = ([python, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp, tmp] if has_build else
+                   [python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", tmp, tmp])
+        result = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
         built = Path(tmp, name)
         if result.returncode != 0 or not built.is_file():
             tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
             raise PackageError(f"{' '.join(command[:5])} failed (exit {result.returncode}): {tail}")
         os.replace(built, dist / name)
     return str(dist / name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.package", description="Build what ships the project's code to Spark.",
+        epilog="example: python -m lib.package wheel --out dist    # make wheel; then install it into the cluster's "
+               "Python (image, venv-pack archive) or upload it for Databricks")
+    parser.add_argument("command", choices=["wheel", "zip"], help="wheel: python -m build --wheel; zip: the --py-files zip")
+    parser.add_argument("--out", default=None, help="folder to write into (default: the cache folder's dist/ or code/)")
+    args = parser.parse_args(argv)
+    from lib.conf import cache_dir
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        if args.command == "zip":
+            built = code_zip(root, cache_dir())
+        else:
+            built = build_wheel(root, cache_dir())
+        if args.out:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            built = shutil.copy2(built, Path(args.out, Path(built).name))
+    except PackageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(built)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
