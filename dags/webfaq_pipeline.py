@@ -24,8 +24,9 @@ dist/) and install it where the stages run:
               the wheel and its dependencies (``WEBFAQ_PYTHON_ENV``, shipped as spark.archives);
               the driver (client mode) imports the checkout holding this file, with the Python
               of the worker's PYSPARK_DRIVER_PYTHON.
-  databricks  attached to each run as a library: the Variable ``webfaq_package`` (a dbfs:/,
-              /Volumes/ or /Workspace/ path of the wheel, uploaded by the operator).
+  databricks  pip-installed by each notebook with the extras its stage needs: the Variable
+              ``webfaq_package`` (a /Volumes/ or /Workspace/ path of the wheel, uploaded by the
+              operator), passed as the notebook's ``package`` parameter.
 
 Chosen when the DAG file is parsed (environment of the scheduler and workers):
   WEBFAQ_AIRFLOW_TARGET  "spark" (SparkSubmitOperator) or "databricks" [spark]
@@ -111,7 +112,7 @@ def databricks_task(stage: str):
     from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
 
     extra, notebook = STAGES[stage]
-    parameters = {"warehouse": WAREHOUSE, "profile": JOBS[stage].profile(PROFILE)}
+    parameters = {"warehouse": WAREHOUSE, "profile": JOBS[stage].profile(PROFILE), "package": "{{ var.value.webfaq_package }}"}
     parameters.update({extra[i].lstrip("-"): extra[i + 1] for i in range(0, len(extra), 2)})
     # Required Variables without a default: a run without them fails at once, naming the Variable.
     return DatabricksSubmitRunOperator(
@@ -120,7 +121,6 @@ def databricks_task(stage: str):
         existing_cluster_id="{{ var.value.webfaq_databricks_cluster }}",
         notebook_task={"notebook_path": "{{ var.value.webfaq_notebooks.rstrip('/') }}/" + notebook,
                        "base_parameters": parameters},
-        libraries=[{"whl": "{{ var.value.webfaq_package }}"}],
         run_name=f"webfaq {stage} {{{{ ds }}}}",
     )
 

@@ -181,7 +181,10 @@ class SparkJob:
     def check_warehouse(self, conf: dict) -> None:
         """A local warehouse must be a folder this user can write to (or one that can be made):
         found now, not as a Java trace after the whole scan. Remote warehouses are left to Spark."""
-        warehouse = str(confmod.get(conf, "warehouse"))
+        warehouse = str(confmod.get(conf, "warehouse") or "").strip()
+        if not warehouse:
+            raise UsageError(f"no warehouse: the profile {conf.get('profile')!r} sets none; pass --warehouse "
+                             "(a folder or URI: /Volumes/<catalog>/<schema>/<volume>/webfaq, abfss://..., s3://...)")
         if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", warehouse) and not warehouse.startswith("file:"):
             return
         path = Path(warehouse.removeprefix("file://").removeprefix("file:")).absolute()
@@ -264,12 +267,15 @@ class SparkJob:
         sys.exit(cls().main(argv))
 
     @classmethod
-    def run_notebook(cls, dbutils, options: tuple[str, ...] = ()) -> None:
-        """Run from a Databricks notebook, its widgets as arguments; raise if the job fails.
+    def run_notebook(cls, dbutils, options: tuple[str, ...] = ()) -> dict:
+        """Run from a Databricks notebook, its widgets as arguments; raise if the job fails, else
+        return the configuration it ran with (for the notebook's own cells: table locations).
 
-        Widgets: ``profile`` (default: ``gpu`` when the stage declares GPUs, else databricks),
-        ``warehouse``, each name in ``options``
-        (``--name`` when not empty; ``_`` becomes ``-``) and ``conf`` (comma-separated KEY=VALUE).
+        Widgets: ``profile`` (default: ``gpu`` stacked on databricks when the stage declares GPUs),
+        ``warehouse`` (empty: the profile's), each name in ``options`` (``--name`` when not empty;
+        ``_`` becomes ``-``; a switch such as ``--no-vacuum`` when ``true``) and ``conf``: overrides as a JSON object (``{"annotate.tasks": ["topic"]}``)
+        or KEY=VALUE lines (one a line, values read as YAML: lists such as ``[topic, question_type]``
+        keep their commas).
         """
         def widget(name: str) -> str:
             try:
@@ -278,19 +284,44 @@ class SparkJob:
                 return ""
 
         args = ["--profile", widget("profile") or cls.profile("databricks")]
+        flags = {a.dest for a in cls().build_parser()._actions if isinstance(a, argparse._StoreTrueAction)}
         for name in ("warehouse", *options):
-            if widget(name):
+            if name in flags:  # a switch: on for true/yes/1
+                if widget(name).lower() in ("true", "yes", "1"):
+                    args.append(f"--{name.replace('_', '-')}")
+            elif widget(name):
                 args += [f"--{name.replace('_', '-')}", widget(name)]
         for action in cls().build_parser()._actions:  # a job parameter under an option's old name
             if isinstance(action, DeprecatedAlias):
                 old, new = (o.lstrip("-").replace("-", "_") for o in (action.option_strings[0], action.new_option))
                 if new in options and not widget(new) and widget(old):
                     args += [action.option_strings[0], widget(old)]
-        for item in filter(None, (part.strip() for part in widget("conf").split(","))):
+        overrides = notebook_overrides(widget("conf"))
+        for item in overrides:
             args += ["--conf", item]
-        exit_code = cls().main(args)
+        job = cls()
+        try:
+            exit_code = job.main(args)
+        except SystemExit as exc:  # argparse: a required widget left empty
+            exit_code = exc.code
         if exit_code != 0:
             raise RuntimeError(f"{cls.name} failed with exit code {exit_code}; see the output above")
+        return job.load_conf(argparse.Namespace(profile=args[1], conf=overrides, warehouse=widget("warehouse") or None))
+
+
+def notebook_overrides(text: str) -> list[str]:
+    """The ``--conf`` items of a notebook's ``conf`` widget: a JSON object (``{"key": value}``)
+    or KEY=VALUE lines; blank lines and lines starting with ``#`` are skipped. Values are never
+    split on commas."""
+    text = (text or "").strip()
+    if text.startswith("{"):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"conf widget: not a JSON object: {exc}") from exc
+        return [f"{key}={value if isinstance(value, str) else json.dumps(value)}" for key, value in items.items()]
+    lines = [line.strip() for line in text.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def job_class(stage: str) -> type[SparkJob]:

@@ -31,7 +31,7 @@ EXAMPLES = """examples:
   spark-submit.sh export --format hf --output build/webfaq-hf
   spark-submit.sh export --format hf --output build/webfaq-hf --languages deu,eng --conf export.rows_per_shard=100000
   spark-submit.sh export --format hf --output s3://bucket/webfaq-hf --profile cluster       # needs s3fs
-  spark-submit.sh export --format hf --output dbfs:/webfaq/exports/hf --profile databricks
+  spark-submit.sh export --format hf --output /Volumes/main/webfaq/files/hf --profile databricks --warehouse /Volumes/main/webfaq/tables
 
 Load it:
   datasets.load_dataset("build/webfaq-hf", "deu", split="train")

@@ -140,15 +140,111 @@ def test_spark_submit_wrapper_help_and_bad_stage():
     assert listing.returncode == 0 and "extract" in listing.stdout
 
 
-def test_notebooks_are_databricks_source_files_that_call_a_job():
+def _notebook_cells(text: str) -> list[str]:
+    """The cells of a notebook in Databricks' source format: a header line, then cells separated
+    by ``# COMMAND ----------`` lines; a cell of ``# MAGIC`` lines is a magic (%md, %pip, %run) cell."""
+    assert text.startswith("# Databricks notebook source\n")
+    return [cell.strip("\n") for cell in text[len("# Databricks notebook source\n"):].split("\n# COMMAND ----------\n")]
+
+
+class NotebookWidgets:
+    """``dbutils.widgets`` as Databricks runs a notebook: ``text``/``dropdown`` define a widget with its
+    default (a dropdown's default must be one of its choices), ``get`` reads the value a run sets or
+    the default, and raises for a widget never defined."""
+
+    def __init__(self, values):
+        self.values, self.defaults = values, {}
+
+    def text(self, name, default, label=None):
+        self.defaults[name] = default
+
+    def dropdown(self, name, default, choices, label=None):
+        assert default in choices, (name, default, choices)
+        self.defaults[name] = default
+
+    def get(self, name):
+        if name not in self.defaults:
+            raise ValueError(f"InputWidgetNotDefined: {name}")
+        return self.values.get(name, self.defaults[name])
+
+
+def test_notebooks_parse_as_databricks_source_and_run_their_job(monkeypatch):
+    """Each notebook read as Databricks reads it, its Python cells run in order with Databricks'
+    widgets; the job's own run is replaced by the parsing of its arguments (no Spark)."""
+    import ast
+    import importlib
+
+    from jobs.base import SparkJob
+
+    runs = []
+
+    def main(self, argv):
+        runs.append((self.name, argv, self.build_parser().parse_args(argv)))
+        return 0
+
+    monkeypatch.setattr(SparkJob, "main", main)
     notebooks = sorted((ROOT / "notebooks").glob("*.py"))
-    assert notebooks
+    stages = sorted(p.stem for p in (ROOT / "jobs").glob("*.py") if p.stem not in ("__init__", "base"))
+    assert {n.stem.split("_", 1)[1] for n in notebooks} <= set(stages) and (ROOT / "notebooks" / "08_maintain.py") in notebooks
     for notebook in notebooks:
         text = notebook.read_text()
-        assert text.startswith("# Databricks notebook source\n"), notebook.name
-        assert "# COMMAND ----------" in text
-        assert "dbutils.widgets" in text
-        assert "from jobs." in text and ".run_notebook(dbutils" in text
+        assert "/Workspace/Repos" not in text and "dbfs:/" not in text, notebook.name
+        cells = _notebook_cells(text)
+        assert cells[0].startswith("# MAGIC %md")
+        dbutils = type("DBUtils", (), {})()
+        dbutils.widgets = NotebookWidgets({"output": "/Volumes/main/webfaq/files/out", "warehouse": "/Volumes/main/webfaq/wh",
+                                           "conf": '{"annotate.tasks": ["topic", "question_type"], "extract.needle": "FAQPage"}'})
+        scope = {"dbutils": dbutils, "display": lambda *a: None, "displayHTML": lambda *a: None}
+        before = len(runs)
+        for cell in cells:
+            lines = cell.splitlines()
+            if all(line.startswith("# MAGIC") for line in lines):
+                assert not any(line.startswith("# MAGIC %pip") for line in lines), notebook.name
+                continue
+            tree = ast.parse(cell, filename=notebook.name)  # valid Python, as Databricks runs it
+            if "spark.read" in cell or "displayHTML" in cell:
+                continue  # shows a table or the report: needs the workspace
+            exec(compile(tree, notebook.name, "exec"), scope)
+        assert len(runs) == before + 1, notebook.name
+        stage, argv, args = runs[-1]
+        assert notebook.stem.endswith(stage)
+        assert dbutils.widgets.defaults["warehouse"] == "" and dbutils.widgets.defaults["package"] == ""
+        assert args.warehouse == "/Volumes/main/webfaq/wh"
+        assert args.conf == ['annotate.tasks=["topic", "question_type"]', "extract.needle=FAQPage"]
+        job = importlib.import_module(f"jobs.{stage}")
+        assert stage == getattr(job, [n for n in dir(job) if n.endswith("Job") and n != "SparkJob"][0]).name
+    # The overrides reached the configuration whole: the list kept its comma.
+    assert confmod.load_conf("databricks", runs[0][2].conf)["annotate"]["tasks"] == ["topic", "question_type"]
+
+
+def test_the_conf_widget_takes_json_or_lines_and_never_splits_on_commas(monkeypatch):
+    from jobs.annotate import AnnotateJob
+    from jobs.base import UsageError, notebook_overrides
+
+    assert notebook_overrides('{"annotate.tasks": ["topic", "question_type"], "annotate.batch_size": 64, '
+                              '"extract.needle": "FAQ, Page"}') == [
+        'annotate.tasks=["topic", "question_type"]', "annotate.batch_size=64", "extract.needle=FAQ, Page"]
+    assert notebook_overrides("annotate.tasks=[topic, question_type]\n\n# a comment\n  annotate.batch_size=64 \n") == [
+        "annotate.tasks=[topic, question_type]", "annotate.batch_size=64"]
+    assert notebook_overrides("  ") == []
+    with pytest.raises(UsageError, match="conf widget: not a JSON object"):
+        notebook_overrides('{"annotate.tasks": [topic]}')
+    monkeypatch.setattr(AnnotateJob, "main", lambda self, argv: 0)
+    dbutils = type("DBUtils", (), {})()
+    dbutils.widgets = Widgets({"warehouse": "/wh", "conf": "annotate.tasks=[topic, question_type]\nextract.needle=FAQ, Page"})
+    conf = AnnotateJob.run_notebook(dbutils)
+    assert conf["annotate"]["tasks"] == ["topic", "question_type"] and conf["extract"]["needle"] == "FAQ, Page"
+    assert conf["profile"] == "databricks,gpu" and conf["warehouse"] == "/wh"
+
+
+def test_the_databricks_profile_has_no_default_warehouse(tmp_path, capsys):
+    from jobs.maintain import MaintainJob
+
+    assert confmod.load_conf("databricks")["warehouse"] is None
+    assert MaintainJob().main(["--profile", "databricks"]) == 2
+    assert capsys.readouterr().err == ("spark-submit.sh maintain: error: no warehouse: the profile 'databricks' sets none; "
+                                       "pass --warehouse (a folder or URI: /Volumes/<catalog>/<schema>/<volume>/webfaq, "
+                                       "abfss://..., s3://...)\n")
 
 
 class Widgets:

@@ -53,7 +53,7 @@ for task_id, run_conf, day in renders:
         task.render_template_fields(context)
         result["renders"].append({"args": list(getattr(task, "application_args", None) or []),
                                   "databricks": {f: getattr(task, f, None) for f in
-                                                 ("existing_cluster_id", "notebook_task", "libraries", "run_name")}})
+                                                 ("existing_cluster_id", "notebook_task", "run_name")}})
     except Exception as exc:
         result["renders"].append({"error": f"{type(exc).__name__}: {exc}"})
 print(json.dumps(result))
@@ -139,14 +139,14 @@ def test_databricks_tasks_take_cluster_notebooks_and_wheel_from_variables(tmp_pa
                     renders=[("extract", {}, "2026-03-01"), ("annotate", {"warehouse": "/Volumes/main/webfaq/wh"}, "2026-03-01")])
     extract, annotate = (r["databricks"] for r in result["renders"])
     assert extract["existing_cluster_id"] == "0301-123456-abcdefgh"
-    assert extract["libraries"] == [{"whl": variables["webfaq_package"]}]
     assert extract["run_name"] == "webfaq extract 2026-03-01"
     assert extract["notebook_task"] == {
         "notebook_path": "/Workspace/Users/me@example.com/webfaq-spark/notebooks/01_extract",
-        "base_parameters": {"warehouse": "", "profile": "databricks",
+        "base_parameters": {"warehouse": "", "profile": "databricks", "package": variables["webfaq_package"],
                             "input": "s3://commoncrawl/crawl-data/CC-MAIN-2024-51/warc.paths.gz"}}
     assert annotate["notebook_task"]["base_parameters"] == {"warehouse": "/Volumes/main/webfaq/wh",
-                                                            "profile": "databricks,gpu"}
+                                                            "profile": "databricks,gpu",
+                                                            "package": variables["webfaq_package"]}
 
 
 def test_the_wheel_the_clusters_install_holds_every_stage_and_imports(tmp_path):
