@@ -209,6 +209,7 @@ class SparkJob:
             conf = self.load_conf(args)
             self.validate(args, conf)
             self.check_warehouse(conf)
+            confmod.catalog_schema(conf)  # a catalog without a schema: found before Spark
         except (UsageError, confmod.ConfError, FileNotFoundError) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
@@ -223,6 +224,7 @@ class SparkJob:
             started = time.monotonic()
             self.log(f"Spark session ready in {started - session_start:.1f}s (master {spark.sparkContext.master})")
             counters = self.run_job(spark, args, conf)
+            self.register_tables(spark, conf)
         except (UsageError, confmod.ConfError, FileNotFoundError, MissingColumns) as exc:
             print(f"{parser.prog}: error: {exc}", file=sys.stderr)
             return 2
@@ -248,19 +250,44 @@ class SparkJob:
             return 1
         return 0
 
+    def register_tables(self, spark, conf: dict) -> None:
+        """With ``catalog.schema`` set, register every table of the warehouse that exists by name
+        (``catalog.schema.table``, an external table over its location); nothing when path-only."""
+        schema = confmod.catalog_schema(conf)
+        if schema is None:
+            return
+        from udfs.delta import is_delta_table, register_table
+
+        names = []
+        for table in confmod.get(conf, "tables"):
+            path = self.table(conf, table)
+            if table != "runs" and is_delta_table(spark, path):
+                warning = register_table(spark, confmod.table_name(conf, table), schema, path)
+                if warning:
+                    print(f"spark-submit.sh {self.name}: warning: {warning}", file=sys.stderr)
+                else:
+                    names.append(confmod.table_name(conf, table).replace("`", ""))
+        if names:
+            self.log(f"tables by name: {', '.join(names)}")
+
     def record_run(self, spark, args: argparse.Namespace, conf: dict, counters: dict,
                    error: str | None = None) -> None:
         """Append one row with this run's counters, its error (None when it succeeded) and the
         inputs it could not read to the ``runs`` Delta table (a table written before these
         columns existed takes them: Delta schema evolution)."""
         from lib.schemas import RUNS
-        from udfs.delta import append_rows
+        from udfs.delta import append_rows, register_table
 
         row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
                "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),
                "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()},
                "error": error, "unreadable_inputs": list(self.unreadable_inputs)}
         append_rows(spark, [row], RUNS, self.table(conf, "runs"), merge_schema=True)
+        name = confmod.table_name(conf, "runs")
+        if name:  # the runs table by name too, once it holds this run
+            warning = register_table(spark, name, confmod.catalog_schema(conf), self.table(conf, "runs"))
+            if warning:
+                print(f"spark-submit.sh {self.name}: warning: {warning}", file=sys.stderr)
 
     @classmethod
     def run(cls, argv: list[str] | None = None) -> None:

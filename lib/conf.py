@@ -282,6 +282,30 @@ def table_path(conf: dict, table: str) -> str:
     return f"{warehouse}/{name}"
 
 
+def quote_identifier(name: str) -> str:
+    """A catalog, schema or table name as a Spark SQL identifier: ```name```, backticks doubled."""
+    return "`" + str(name).replace("`", "``") + "`"
+
+
+def catalog_schema(conf: dict) -> str | None:
+    """The schema tables are registered in (``catalog.name``, ``catalog.schema``), quoted:
+    ```main`.`webfaq``` or ```webfaq``` (the session's current catalog); None when no schema is
+    set (path-only). ConfError for a catalog without a schema."""
+    catalog, schema = (str(get(conf, f"catalog.{key}", None) or "").strip() for key in ("name", "schema"))
+    if not schema:
+        if catalog:
+            raise ConfError(f"catalog.name={catalog} needs catalog.schema, the schema to register the tables in")
+        return None
+    return ".".join(quote_identifier(part) for part in (catalog, schema) if part)
+
+
+def table_name(conf: dict, table: str) -> str | None:
+    """The name a table is registered under (```main`.`webfaq`.`qa_pairs```), or None when tables
+    are path-only (no ``catalog.schema``)."""
+    schema = catalog_schema(conf)
+    return f"{schema}.{quote_identifier(get(conf, f'tables.{table}'))}" if schema else None
+
+
 def delta_maven_coordinate() -> str:
     """``io.delta:delta-spark_<spark minor>_2.13:<delta version>`` for the installed pair.
 

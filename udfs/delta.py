@@ -99,3 +99,24 @@ def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str, m
     if merge_schema:
         writer = writer.option("mergeSchema", "true")
     writer.save(path)
+
+
+def _location(path: str) -> str:
+    """A table location as Delta reports it, for comparison: ``file:/x`` and ``/x`` are the same."""
+    path = str(path).rstrip("/")
+    if path.startswith("file:"):
+        path = "/" + path[len("file:"):].lstrip("/")
+    return path
+
+
+def register_table(spark: SparkSession, name: str, schema: str, path: str) -> str | None:
+    """Register the Delta table at ``path`` as ``name`` (quoted ``schema.table``): an external table
+    over the same files, made once (the schema too when it does not exist). Returns None, or a
+    warning when ``name`` is already a table at another location (it is left as it is)."""
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    location = path.replace("'", "\\'")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
+    registered = spark.sql(f"DESCRIBE DETAIL {name}").first()["location"]
+    if _location(registered) != _location(path):
+        return f"{name} is a table at {registered}, not {path}: left as it is (drop it to register this warehouse)"
+    return None
