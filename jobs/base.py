@@ -88,6 +88,9 @@ class DeprecatedAlias(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         print(f"{parser.prog}: warning: {option_string} is deprecated, use {self.new_option} "
               f"(the old name is removed after the next release)", file=sys.stderr)
+        current = getattr(namespace, self.dest, None)
+        if isinstance(values, list) and isinstance(current, list):  # a repeatable list option: given again
+            values = current + values
         setattr(namespace, self.dest, values)
 
 
@@ -113,6 +116,8 @@ class SparkJob:
         #: stage fills them as it goes, so that a failed run's ``runs`` row has them too.
         self.counters: dict = {}
         self.unreadable_inputs: list[dict[str, str]] = []
+        # Measures of the run as numbers (name -> float), stored in the runs table's metrics column.
+        self.metrics: dict[str, float] = {}
 
     # -- hooks -------------------------------------------------------------------------------
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -172,11 +177,14 @@ class SparkJob:
         return confmod.table_path(conf, name)
 
     def print_counters(self, counters: dict) -> None:
-        width = max((len(k) for k in counters), default=0)
+        width = max((len(k) for k in [*counters, *self.metrics]), default=0)
         print(f"== {self.name} run {self.run_id} ==")
         for key in sorted(counters):
             print(f"  {key:<{width}}  {counters[key]:>12,}")
-        print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters}, sort_keys=True))
+        for key in sorted(self.metrics):
+            print(f"  {key:<{width}}  {self.metrics[key]:>12.4f}")
+        print(json.dumps({"job": self.name, "run_id": self.run_id, "counters": counters,
+                          **({"metrics": self.metrics} if self.metrics else {})}, sort_keys=True))
 
     def check_warehouse(self, conf: dict) -> None:
         """A local warehouse must be a folder this user can write to (or one that can be made):
@@ -281,7 +289,8 @@ class SparkJob:
         row = {"run_id": self.run_id, "job": self.name, "profile": conf.get("profile"),
                "started_at": self.started_at, "finished_at": datetime.now(timezone.utc),
                "inputs": self.inputs(args), "counters": {k: int(v) for k, v in counters.items()},
-               "error": error, "unreadable_inputs": list(self.unreadable_inputs)}
+               "error": error, "unreadable_inputs": list(self.unreadable_inputs),
+               "metrics": {k: float(v) for k, v in self.metrics.items()}}
         append_rows(spark, [row], RUNS, self.table(conf, "runs"), merge_schema=True)
         name = confmod.table_name(conf, "runs")
         if name:  # the runs table by name too, once it holds this run

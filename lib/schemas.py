@@ -113,9 +113,12 @@ source string
 QA_PAIRS_KEY = ("id",)
 QA_PAIRS_PARTITION = ("language",)
 
-# One row per job run with its counters (files, records, candidates, pairs dropped per reason...).
-# error: null for a run that succeeded, else why it failed (one line). unreadable_inputs: the input
-# files the run could not read, and why, so that they can be run again (failed runs included).
+# One row per job run with its counters (files, records, candidates, pairs dropped per reason...)
+# and its measures as numbers (evaluate: ``<system>/<language>/<measure>`` between 0 and 1; train:
+# final_loss, seconds). error: null for a run that succeeded, else why it failed (one line).
+# unreadable_inputs: the input files the run could not read, and why, so that they can be run again
+# (failed runs included). Columns added later reach older tables by Delta schema evolution
+# (mergeSchema); their older rows read them as null (lib/retrieval/results.run_metrics).
 RUNS = """
 run_id string,
 job string,
@@ -125,7 +128,8 @@ finished_at timestamp,
 inputs array<string>,
 counters map<string,bigint>,
 error string,
-unreadable_inputs array<struct<input:string,reason:string>>
+unreadable_inputs array<struct<input:string,reason:string>>,
+metrics map<string,double>
 """
 
 
@@ -284,3 +288,13 @@ def n_tuple_schema(num_negatives: int) -> str:
 TRIPLET = f"query string, positive string, negative string, scores array<float>, {HARD_NEGATIVE_TRACE}"
 FLAGEMBEDDING = ("query string, pos array<string>, neg array<string>, pos_scores array<float>, "
                  f"neg_scores array<float>, {HARD_NEGATIVE_TRACE}")
+
+# Training examples of jobs/train.py (parquet files the training processes read with ``datasets``):
+# language and query id, then the model inputs in the order the loss reads them
+# (lib/retrieval/training.py), and for MarginMSE the label [pos_score, neg_score_1..n].
+def training_examples(first: str, num_negatives: int, with_label: bool) -> str:
+    cols = ["language string", "query_id string", f"{first} string", "positive string"]
+    cols += [f"negative_{i} string" for i in range(1, num_negatives + 1)]
+    if with_label:
+        cols.append("label array<float>")
+    return ",\n".join(cols)

@@ -167,3 +167,33 @@ def write_bitexts_table(spark, rows: pd.DataFrame, path: str) -> None:
 
     (spark.createDataFrame(rows, schema=BITEXTS).write.format("delta").mode("overwrite")
      .partitionBy(*BITEXTS_PARTITION).save(path))
+
+
+def covidqa_faq_pages(shared_data: Path, languages: tuple[str, ...] = ("en",)) -> list[tuple[str, bytes]]:
+    """The COVID-QA pairs of ``languages`` (ISO 639-1, as in the file) as schema.org FAQPage pages.
+
+    One page per source URL, holding that URL's pairs in its JSON-LD ``mainEntity``, answers as the
+    HTML the sites published (``answer_html``), the page title the scrape's ``name``. The text is
+    real; the page around it is made here (the scrape kept the pairs, not the pages), in the shape
+    real FAQ pages have (see html-faqpage-jsonld-de for captured ones).
+    """
+    import html
+    import json
+
+    raw = pd.read_csv(shared_data / "faq-covidqa-deepset" / "faq_200327.tsv", sep="\t")
+    raw = raw[raw.lang.isin(languages)].dropna(subset=["question", "answer", "link"])
+    pages = []
+    for url, group in raw.groupby("link", sort=True):
+        entities = [{"@type": "Question", "name": q.strip(),
+                     "acceptedAnswer": {"@type": "Answer", "text": (a_html if isinstance(a_html, str) else a).strip()}}
+                    for q, a, a_html in zip(group.question, group.answer, group.answer_html)]
+        data = json.dumps({"@context": "https://schema.org", "@type": "FAQPage", "mainEntity": entities},
+                          ensure_ascii=False).replace("</", "<\\/")
+        title = html.escape(str(group["name"].iloc[0]))
+        lang = str(group.lang.iloc[0])
+        body = (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+                f'<meta name="description" content="{html.escape(str(group.source.iloc[0]))}">'
+                f'<script type="application/ld+json">{data}</script></head>'
+                f"<body><h1>{title}</h1></body></html>\n")
+        pages.append((url, body.encode("utf-8")))
+    return pages

@@ -94,3 +94,11 @@ def test_a_notebook_parameter_under_an_old_name_reaches_the_job(monkeypatch):
         lambda name: {"warehouse": "/wh", "export_dir": "/out"}.get(name, ""))})()
     BitextsJob.run_notebook(dbutils, options=("export",))
     assert seen == [["--profile", "databricks,gpu", "--warehouse", "/wh", "--export-dir", "/out"]]
+
+
+def test_repeatable_language_lists_add_up_under_either_spelling(capsys):
+    compare = parser_of("compare").parse_args(["--beir", "x", "--language", "eng", "--language", "deu"])
+    assert compare.languages == ["eng", "deu"] and capsys.readouterr().err.count("--language is deprecated") == 2
+    train = parser_of("train").parse_args(["--strategy", "rn", "--output", "o", "--languages", "eng,deu", "--languages", "swe"])
+    assert train.languages == ["eng", "deu", "swe"]
+    assert parser_of("train").parse_args(["--strategy", "rn", "--output", "o"]).languages is None

@@ -185,7 +185,7 @@ def test_notebooks_parse_as_databricks_source_and_run_their_job(monkeypatch):
     monkeypatch.setattr(SparkJob, "main", main)
     notebooks = sorted((ROOT / "notebooks").glob("*.py"))
     stages = sorted(p.stem for p in (ROOT / "jobs").glob("*.py") if p.stem not in ("__init__", "base"))
-    assert {n.stem.split("_", 1)[1] for n in notebooks} <= set(stages) and (ROOT / "notebooks" / "08_maintain.py") in notebooks
+    assert {n.stem.split("_", 1)[1] for n in notebooks} <= set(stages) and (ROOT / "notebooks" / "10_maintain.py") in notebooks
     for notebook in notebooks:
         text = notebook.read_text()
         assert "/Workspace/Repos" not in text and "dbfs:/" not in text, notebook.name
@@ -193,6 +193,7 @@ def test_notebooks_parse_as_databricks_source_and_run_their_job(monkeypatch):
         assert cells[0].startswith("# MAGIC %md")
         dbutils = type("DBUtils", (), {})()
         dbutils.widgets = NotebookWidgets({"output": "/Volumes/main/webfaq/files/out", "warehouse": "/Volumes/main/webfaq/wh",
+                                           "beir": "/Volumes/main/webfaq/files/beir",
                                            "conf": '{"annotate.tasks": ["topic", "question_type"], "extract.needle": "FAQPage"}'})
         scope = {"dbutils": dbutils, "display": lambda *a: None, "displayHTML": lambda *a: None}
         before = len(runs)

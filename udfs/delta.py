@@ -92,8 +92,8 @@ def merge_metrics(result: DataFrame) -> dict[str, int]:
 def append_rows(spark: SparkSession, rows: list[dict], schema: str, path: str, merge_schema: bool = False) -> None:
     """Append a few driver-side rows (e.g. one ``runs`` row) to a Delta table.
 
-    ``merge_schema``: columns the table lacks are added to it (Delta schema evolution), so a
-    table written by an older version takes the rows of a newer one.
+    ``merge_schema``: columns of ``schema`` the table does not have yet are added to it (Delta
+    schema evolution; its older rows read them as null).
     """
     writer = spark.createDataFrame(rows, schema=schema).write.format("delta").mode("append")
     if merge_schema:

@@ -64,6 +64,9 @@ def hard_negative_counts(table: DataFrame, seed: int, params: neg.StrategyParams
 
 
 def evaluation_runs(runs: DataFrame) -> list[EvaluationRun]:
-    """The ``evaluate`` rows of the runs table (a few per language)."""
-    return [EvaluationRun(r["run_id"], r["finished_at"], dict(r["counters"] or {}))
-            for r in runs.where(F.col("job") == "evaluate").select("run_id", "finished_at", "counters").collect()]
+    """The ``evaluate`` and ``compare`` rows of the runs table (a few per language); ``metrics``
+    is empty for a table written before that column existed."""
+    metrics = F.col("metrics") if "metrics" in runs.columns else F.lit(None).cast("map<string,double>")
+    return [EvaluationRun(r["run_id"], r["finished_at"], dict(r["counters"] or {}), dict(r["metrics"] or {}))
+            for r in runs.where(F.col("job").isin("evaluate", "compare"))
+            .select("run_id", "finished_at", "counters", metrics.alias("metrics")).collect()]

@@ -58,6 +58,7 @@ Counters (``stats`` keys):
 ``garbage_between_records`` stretches of bytes between records that were skipped
 ``chunked_payloads``   candidate payloads de-chunked (HTTP ``Transfer-Encoding: chunked``)
 ``decoded_payloads``   responses whose gzip/deflate ``Content-Encoding`` was undone to search them
+``utf16_payloads``     candidates found by the UTF-16 form of ``needle`` (a page with a UTF-16 BOM)
 =====================  ===================================================================
 
 Speed (see ``bench/scan_bench.py``): each gzip member is decompressed by ISA-L in one call where
@@ -203,6 +204,10 @@ class _Scanner:
             needle = needle.encode("utf-8")
         self.needle = needle
         self.find = make_needle_finder(needle)
+        # UTF-16 pages (with their byte-order mark) hold the needle in UTF-16: searched for only
+        # where the needle is missing and the payload starts with a BOM.
+        text = needle.decode("utf-8")
+        self.needle_utf16 = {b"\xff\xfe": text.encode("utf-16-le"), b"\xfe\xff": text.encode("utf-16-be")}
         self.sz_find = stream_io._SZ_FIND  # the SIMD search itself, called without a wrapper where it counts
         self.cap = max_payload_bytes
         self.html_only = html_only
@@ -316,7 +321,8 @@ class _Scanner:
         if parts is None and b"\ntransfer-encoding:" not in head and b"\ncontent-encoding:" not in head:
             # The common case: the needle in the body as it is, before anything is copied.
             sz_find = self.sz_find
-            if (sz_find(rec, self.needle, pstart, send) if sz_find else self.find(rec, pstart, send)) < 0:
+            if (sz_find(rec, self.needle, pstart, send) if sz_find else self.find(rec, pstart, send)) < 0 \
+                    and not self._utf16_match(rec, pstart, send):
                 return None
             payload, cut = rec[pstart:send], send < end
         else:
@@ -336,19 +342,33 @@ class _Scanner:
         coded = b"\ntransfer-encoding:" in head or b"\ncontent-encoding:" in head
         if parts is not None:
             if not coded:
-                if find(rec, pstart, len(rec)) < 0 and not self._in_parts(parts):
+                if find(rec, pstart, len(rec)) < 0 and not self._in_parts(parts) \
+                        and not self._utf16_match(rec, pstart, len(rec), parts):
                     return None, False
                 return _payload_from_parts(rec, pstart, end, parts), False
             rec = b"".join(parts)
             send = min(end, len(rec))
         payload = self._decode_body(rec, pstart, send, head) if coded else None
         if payload is None:
-            if find(rec, pstart, send) < 0:
+            if find(rec, pstart, send) < 0 and not self._utf16_match(rec, pstart, send):
                 return None, False
             payload = rec[pstart:send]
-        elif find(payload, 0, len(payload)) < 0:
+        elif find(payload, 0, len(payload)) < 0 and not self._utf16_match(payload, 0, len(payload)):
             return None, False
         return payload, send < end
+
+    def _utf16_match(self, buf: bytes, start: int, end: int, parts: list[bytes] | None = None) -> bool:
+        """Whether ``buf[start:end]`` (continued in ``parts[1:]``) starts with a UTF-16 byte-order
+        mark and holds the needle in that encoding (counted as ``utf16_payloads``)."""
+        needle = self.needle_utf16.get(buf[start:start + 2])
+        if needle is None:
+            return False
+        if parts is not None:
+            buf, end = b"".join(parts), sum(len(p) for p in parts)
+        if buf.find(needle, start, end) < 0:
+            return False
+        self.stats["utf16_payloads"] += 1
+        return True
 
     def _candidate(self, payload: bytes, cut: bool, rec: bytes, hend: int, fields: dict | None,
                    content_type: bytes, offset: int, length: int) -> WarcRecord:

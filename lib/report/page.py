@@ -105,7 +105,7 @@ def sections(inputs: Inputs, figure_languages: int = 40, origin_size_base: int =
         out.append(Section("evaluation", "Evaluation", "", missing="no evaluation yet: run the evaluate stage"))
     else:
         out.append(Section("evaluation", "Evaluation",
-                           "The latest evaluation of each language recorded in the runs table.", [("evaluation", ev)]))
+                           "The latest evaluation of each retriever on each language recorded in the runs table.", [("evaluation", ev)]))
     return out
 
 
@@ -123,7 +123,7 @@ def summary(inputs: Inputs, found: list[Section]) -> pd.DataFrame:
         rows.append(("queries with mined candidates", int(per_lang.sum())))
     ev = next((s for s in found if s.key == "evaluation" and s.tables), None)
     if ev is not None:
-        rows.append(("evaluated languages", len(ev.tables[0][1])))
+        rows.append(("evaluated languages", int(ev.tables[0][1].language.nunique())))
     return pd.DataFrame(rows, columns=["what", "count"])
 
 

@@ -8,10 +8,12 @@ the annotated pairs of its language, a language's share of all pairs).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+from lib.retrieval.metrics import MEASURES
+from lib.retrieval.results import parse_metric_key, run_metrics
 
 # The short names the paper's figures use for the topic classes.
 TOPIC_SHORT = {
@@ -24,7 +26,6 @@ TOPIC_SHORT = {
     "Employment, Education and Training": "Employment",
     "Legal Services, Regulations and Government": "Legal",
 }
-MEASURES = ("ndcg_at_10", "map", "mrr_at_10", "recall_at_100")
 
 
 def language_name(code: str) -> str:
@@ -108,14 +109,13 @@ def hard_negatives(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-_SCALED = re.compile(r"^(?P<measure>.+)_x10000_(?P<language>[a-z]{2,3})$")
-
-
 @dataclass
 class EvaluationRun:
     run_id: str
     finished_at: object
     counters: dict = field(default_factory=dict)
+    #: The ``metrics`` column of the runs row (``<system>/<language>/<measure>`` -> 0..1).
+    metrics: dict = field(default_factory=dict)
 
 
 def _seconds(when) -> object:
@@ -123,24 +123,27 @@ def _seconds(when) -> object:
 
 
 def evaluation(runs: list[EvaluationRun]) -> pd.DataFrame:
-    """The latest evaluation of each language from ``evaluate`` rows of the runs table.
+    """The latest evaluation of each retriever (``system``) on each language, from the ``evaluate``
+    and ``compare`` rows of the runs table.
 
-    ``evaluate`` stores each measure as a counter ``<measure>_x10000_<language>`` (the runs
-    table holds integers) and ``queries_<language>``; a language's row comes from the last run
-    that evaluated it.
+    A row's measures are its ``metrics`` column (``<system>/<language>/<measure>``), or for rows
+    written before that column existed the BM25 counters ``<measure>_x10000_<language>``
+    (lib.retrieval.results.run_metrics); ``queries_<language>`` counts the judged queries. A
+    (system, language) row comes from the last run that evaluated it.
     """
-    latest: dict[str, dict] = {}
+    latest: dict[tuple[str, str], dict] = {}
     for run in sorted(runs, key=lambda r: (r.finished_at is None, r.finished_at)):
-        found: dict[str, dict] = {}
-        for key, value in (run.counters or {}).items():
-            m = _SCALED.match(key)
-            if m and m["measure"] in MEASURES:
-                found.setdefault(m["language"], {})[m["measure"]] = value / 10000.0
-        for language, values in found.items():
-            latest[language] = {"language": language, **{k: values.get(k) for k in MEASURES},
-                                "queries": (run.counters or {}).get(f"queries_{language}"),
-                                "run_id": run.run_id, "finished_at": _seconds(run.finished_at)}
-    cols = ["language", *MEASURES, "queries", "run_id", "finished_at"]
+        found: dict[tuple[str, str], dict] = {}
+        for key, value in run_metrics(run.counters, run.metrics).items():
+            system, language, measure = parse_metric_key(key)
+            if measure in MEASURES:
+                found.setdefault((system, language), {})[measure] = value
+        for (system, language), values in found.items():
+            latest[(system, language)] = {
+                "system": system, "language": language, **{k: values.get(k) for k in MEASURES},
+                "queries": (run.counters or {}).get(f"queries_{language}"),
+                "run_id": run.run_id, "finished_at": _seconds(run.finished_at)}
+    cols = ["system", "language", *MEASURES, "queries", "run_id", "finished_at"]
     return pd.DataFrame([latest[k] for k in sorted(latest)], columns=cols)
 
 

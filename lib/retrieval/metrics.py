@@ -12,7 +12,6 @@ Averages are over every query with a relevant document in ``qrels``: a query mis
 """
 from __future__ import annotations
 
-import pytrec_eval
 
 MEASURES = ("ndcg_at_10", "map", "mrr_at_10", "recall_at_100")
 
@@ -31,6 +30,8 @@ def per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]
     qrels = {q: {d: int(s) for d, s in docs.items()} for q, docs in qrels.items()
              if any(int(s) > 0 for s in docs.values())}
     run = {q: {d: float(s) for d, s in docs.items()} for q, docs in run.items() if q in qrels and docs}
+    import pytrec_eval  # the retrieval extra; the measure names above serve the report without it
+
     full = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut_10", "map", "recall_100"}).evaluate(run)
     cut = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(_top(run, 10))
     out = {}

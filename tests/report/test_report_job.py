@@ -33,15 +33,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-# Two evaluate runs as the evaluate stage records them (measures x 10,000 in the counters; the
-# figures are invented): the newer run wins for deu, ita keeps the older one.
+# Three runs as the stages record them (the figures are invented): an evaluate run of an older
+# version (BM25 measures x 10,000 in the counters, no metrics column), a newer evaluate run (measures
+# in the metrics column) that wins for BM25 on deu, and a compare run with a dense model "rn"; ita
+# keeps the older BM25 figure.
 EVALUATIONS = [
-    ("eval-old", datetime(2026, 1, 5, tzinfo=timezone.utc),
+    ("eval-old", datetime(2026, 1, 5, tzinfo=timezone.utc), "evaluate",
      {"ndcg_at_10_x10000_deu": 2900, "map_x10000_deu": 2500, "mrr_at_10_x10000_deu": 2400,
-      "recall_at_100_x10000_deu": 7000, "queries_deu": 4, "ndcg_at_10_x10000_ita": 5000, "queries_ita": 1}),
-    ("eval-new", datetime(2026, 2, 5, tzinfo=timezone.utc),
-     {"ndcg_at_10_x10000_deu": 3123, "map_x10000_deu": 2600, "mrr_at_10_x10000_deu": 2500,
-      "recall_at_100_x10000_deu": 7500, "queries_deu": 4}),
+      "recall_at_100_x10000_deu": 7000, "queries_deu": 4, "ndcg_at_10_x10000_ita": 5000, "queries_ita": 1}, None),
+    ("eval-new", datetime(2026, 2, 5, tzinfo=timezone.utc), "evaluate", {"queries_deu": 4},
+     {"bm25/deu/ndcg_at_10": 0.3123, "bm25/deu/map": 0.26, "bm25/deu/mrr_at_10": 0.25, "bm25/deu/recall_at_100": 0.75}),
+    ("compare-1", datetime(2026, 2, 6, tzinfo=timezone.utc), "compare", {"queries_deu": 4},
+     {"bm25/deu/ndcg_at_10": 0.3123, "rn/deu/ndcg_at_10": 0.4, "rn/deu/recall_at_100": 0.8}),
 ]
 
 
@@ -57,8 +60,8 @@ def built(spark, shared_data, tmp_path_factory):
     write_bitexts_table(spark, bitexts, str(wh / "bitexts"))
     negatives = minilm_hard_negatives(shared_data, queries_per_language=8)
     write_hard_negatives_table(spark, negatives, str(wh / "hard_negatives"))
-    rows = [{"run_id": r, "job": "evaluate", "profile": "local", "started_at": t, "finished_at": t,
-             "inputs": [], "counters": c} for r, t, c in EVALUATIONS]
+    rows = [{"run_id": r, "job": job, "profile": "local", "started_at": t, "finished_at": t,
+             "inputs": [], "counters": c, "metrics": m} for r, t, job, c, m in EVALUATIONS]
     spark.createDataFrame(rows, schema=RUNS).write.format("delta").save(str(wh / "runs"))
     out = root / "report"
     assert ReportJob().main(["--warehouse", str(wh), "--output", str(out), "--conf", "report.figure_languages=4"]) == 0
@@ -108,9 +111,11 @@ def test_tables_hold_the_statistics_of_the_data(built):
         assert (r.queries, r.queries_with_negatives, r.negatives) == (len(recs), sum(k > 0 for k in kept), sum(kept))
     assert neg.loc[("eng", "all"), "negatives"] == 8 * 12 and neg.loc[("eng", "top4"), "mean_negatives"] == 4.0
 
-    ev = csv(built, "evaluation").set_index("language")
-    assert ev.loc["deu", "ndcg_at_10"] == 0.3123 and ev.loc["deu", "run_id"] == "eval-new"
-    assert ev.loc["ita", "ndcg_at_10"] == 0.5 and ev.loc["ita", "run_id"] == "eval-old"
+    ev = csv(built, "evaluation").set_index(["system", "language"])
+    assert sorted(ev.index) == [("bm25", "deu"), ("bm25", "ita"), ("rn", "deu")]
+    assert ev.loc[("bm25", "deu"), "ndcg_at_10"] == 0.3123 and ev.loc[("bm25", "deu"), "run_id"] == "compare-1"
+    assert ev.loc[("bm25", "ita"), "ndcg_at_10"] == 0.5 and ev.loc[("bm25", "ita"), "run_id"] == "eval-old"
+    assert ev.loc[("rn", "deu"), "recall_at_100"] == 0.8 and pd.isna(ev.loc[("rn", "deu"), "map"])
 
     summary = dict(csv(built, "summary").values)
     assert summary["QA pairs"] == len(pairs) and summary["bitexts"] == 4000 and summary["languages"] == 5

@@ -36,11 +36,13 @@ def test_latest_evaluation_per_language():
     runs = [tbl.EvaluationRun("old", datetime(2026, 1, 1), {"ndcg_at_10_x10000_deu": 3000, "queries_deu": 4,
                                                             "ndcg_at_10_x10000_ita": 1234, "queries_ita": 1,
                                                             "milliseconds": 10}),
-            tbl.EvaluationRun("new", datetime(2026, 2, 1), {"ndcg_at_10_x10000_deu": 3100, "map_x10000_deu": 2500,
-                                                            "queries_deu": 5})]
-    out = tbl.evaluation(runs).set_index("language")
-    assert out.loc["deu", "ndcg_at_10"] == 0.31 and out.loc["deu", "map"] == 0.25 and out.loc["deu", "run_id"] == "new"
-    assert out.loc["ita", "ndcg_at_10"] == 0.1234 and out.loc["ita", "run_id"] == "old"
+            tbl.EvaluationRun("new", datetime(2026, 2, 1), {"queries_deu": 5},
+                              {"bm25/deu/ndcg_at_10": 0.31, "bm25/deu/map": 0.25, "dense/deu/ndcg_at_10": 0.42})]
+    out = tbl.evaluation(runs).set_index(["system", "language"])
+    assert out.loc[("bm25", "deu"), "ndcg_at_10"] == 0.31 and out.loc[("bm25", "deu"), "map"] == 0.25
+    assert out.loc[("bm25", "deu"), "run_id"] == "new" and out.loc[("bm25", "deu"), "queries"] == 5
+    assert out.loc[("dense", "deu"), "ndcg_at_10"] == 0.42
+    assert out.loc[("bm25", "ita"), "ndcg_at_10"] == 0.1234 and out.loc[("bm25", "ita"), "run_id"] == "old"
     assert tbl.evaluation([]).empty
 
 

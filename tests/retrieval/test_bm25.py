@@ -123,7 +123,7 @@ def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, t
     # Evaluate the train split (the test split has one query per origin, 2 here).
     capsys.readouterr()
     assert EvaluateJob().main(["--warehouse", str(warehouse), "--beir", str(out), "--split", "train",
-                               "--json", str(tmp_path / "r.json")]) == 0
+                               "--json", str(tmp_path / "r.json"), "--output", str(tmp_path / "eval")]) == 0
     text = capsys.readouterr().out
     assert "NDCG@10" in text and "deu" in text and "eng" in text
     import json
@@ -132,7 +132,18 @@ def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, t
     assert set(results) == {"deu", "eng"}
     for lang, r in results.items():
         assert 0.4 < r["ndcg_at_10"] < 0.7 and r["recall_at_100"] > 0.8 and r["k1"] == 0.9 and r["b"] == 0.4
+    # The figures as numbers in runs.metrics, the run as TREC files beside the per-query measures.
+    from deltalake import DeltaTable
+
+    from lib.retrieval.results import read_trec_run
+
+    row = sorted(DeltaTable(str(warehouse / "runs")).to_pyarrow_table().to_pylist(), key=lambda r: r["started_at"])[-1]
+    assert dict(row["metrics"])["bm25/deu/ndcg_at_10"] == pytest.approx(results["deu"]["ndcg_at_10"])
+    assert not [k for k in dict(row["counters"]) if "x10000" in k]
+    run = read_trec_run(tmp_path / "eval" / "bm25" / "eng.trec")
+    assert 0 < len(run) <= results["eng"]["queries"] and all(len(hits) <= 1000 for hits in run.values())
     # One collection folder needs its language; bad folders are usage errors.
-    assert EvaluateJob().main(["--beir", str(out / "deu"), "--languages", "deu", "--split", "test"]) == 0
+    assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"), "--beir",
+                               str(out / "deu"), "--languages", "deu", "--split", "test"]) == 0
     assert EvaluateJob().main(["--beir", str(tmp_path / "nope")]) == 2
     assert EvaluateJob().main(["--beir", str(out), "--languages", "fra"]) == 2

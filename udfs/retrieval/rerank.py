@@ -10,6 +10,13 @@ BGE-M3 model card (weights 0.4 / 0.2 / 0.4 for dense / sparse / colbert). This i
 itself initialised from bge-m3) is used with ``mine.rerank.scorer: reranker`` through
 ``FlagReranker.compute_score(normalize=True)`` (sigmoid scores in [0, 1]).
 
+Any sentence-transformers model can score instead, by name or path (``mine.rerank.model``, which
+replaces ``models.bge_m3`` when set): ``scorer: cross_encoder`` runs a ``CrossEncoder`` on each pair
+(its activation applied: a sigmoid in [0, 1] for one-label rerankers such as ms-marco-MiniLM), and
+``scorer: bi_encoder`` encodes query and passage apart with a ``SentenceTransformer`` and takes the
+model's own similarity (the cosine for all-MiniLM-L6-v2); passage embeddings are kept per worker
+(``cache_size`` texts), as the candidates of one language's queries overlap heavily.
+
 The model is loaded once per Python worker process (Spark reuses workers,
 ``spark.python.worker.reuse``) and kept for every later task. On a GPU executor the task's GPU
 comes from ``TaskContext.get().resources()['gpu']`` (Spark's GPU scheduling); without one the model
@@ -22,7 +29,7 @@ from typing import Sequence
 
 from udfs.models.encoders import load_model, task_device
 
-SCORERS = ("bge_m3", "reranker")
+SCORERS = ("bge_m3", "reranker", "cross_encoder", "bi_encoder")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class RerankSettings:
     max_passage_length: int = 512
     weights: tuple[float, float, float] = (0.4, 0.2, 0.4)   # dense, sparse, colbert (bge_m3)
     fp16_on_gpu: bool = True
+    cache_size: int = 100_000                   # bi_encoder: passage embeddings kept per worker
 
     @classmethod
     def from_conf(cls, model: str, section: dict | None) -> "RerankSettings":
@@ -41,7 +49,7 @@ class RerankSettings:
         if "weights" in section:
             section["weights"] = tuple(float(w) for w in section["weights"])
         known = {k: v for k, v in section.items() if k in cls.__dataclass_fields__ and k != "model"}
-        settings = cls(model=model, **known)
+        settings = cls(model=section.get("model") or model, **known)
         if settings.scorer not in SCORERS:
             raise ValueError(f"mine.rerank.scorer must be one of {', '.join(SCORERS)}, not {settings.scorer!r}")
         return settings
@@ -106,10 +114,75 @@ class PairScorer:
         return out
 
 
+class CrossEncoderScorer:
+    """A sentence-transformers ``CrossEncoder`` scoring each (query, passage) pair."""
+
+    def __init__(self, settings: RerankSettings, device: str = "cpu"):
+        from sentence_transformers import CrossEncoder
+
+        self.settings, self.device = settings, device
+        self.model = CrossEncoder(settings.model, device=device)
+        # Query and passage together, within the model's own limit (512 for BERT and XLM-R).
+        own = self.model.max_seq_length or settings.max_query_length + settings.max_passage_length
+        self.model.max_seq_length = min(int(own), settings.max_query_length + settings.max_passage_length)
+        if settings.fp16_on_gpu and device.startswith("cuda"):  # pragma: no cover - GPU only
+            self.model.model.half()
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        if not pairs:
+            return []
+        values = self.model.predict([(q, p) for q, p in pairs], batch_size=self.settings.batch_size,
+                                    show_progress_bar=False, convert_to_numpy=True)
+        return [float(v) for v in values]
+
+
+class BiEncoderScorer:
+    """A sentence-transformers bi-encoder: the model's similarity of query and passage embeddings."""
+
+    def __init__(self, settings: RerankSettings, device: str = "cpu"):
+        from collections import OrderedDict
+
+        from udfs.models.encoders import Encoder
+
+        self.settings, self.device = settings, device
+        self.encoder = Encoder(settings.model, "mine.rerank.model", device, max_seq_length=settings.max_passage_length,
+                               fp16_on_gpu=settings.fp16_on_gpu)
+        self.normalize = getattr(self.encoder.model, "similarity_fn_name", "cosine") in (None, "cosine")
+        self.cache: OrderedDict[str, object] = OrderedDict()
+
+    def _embed(self, texts: list[str], task: str, cache: bool):
+        import numpy as np
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache)) if cache else list(dict.fromkeys(texts))
+        fresh = {}
+        if missing:
+            emb, _ = self.encoder.encode(missing, task=task, batch_size=self.settings.batch_size, normalize=self.normalize)
+            fresh = dict(zip(missing, emb))
+        if cache:
+            for text, vector in fresh.items():
+                self.cache[text] = vector
+            for text in texts:
+                self.cache.move_to_end(text)
+            while len(self.cache) > max(0, self.settings.cache_size):
+                self.cache.popitem(last=False)
+            return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+        return np.stack([fresh[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        if not pairs:
+            return []
+        import numpy as np
+
+        queries = self._embed([q for q, _ in pairs], "query", cache=False)
+        passages = self._embed([p for _, p in pairs], "document", cache=self.settings.cache_size > 0)
+        return [float(x) for x in np.einsum("ij,ij->i", queries, passages)]
+
+
 def get_scorer(settings: RerankSettings, device: str | None = None) -> PairScorer:
     """The scorer of this process for these settings, loaded on first use."""
     device = device or task_device()
-    return load_model(("pair_scorer", settings, device), lambda: PairScorer(settings, device))
+    kind = {"cross_encoder": CrossEncoderScorer, "bi_encoder": BiEncoderScorer}.get(settings.scorer, PairScorer)
+    return load_model(("pair_scorer", settings, device), lambda: kind(settings, device))
 
 
 def rescore_batch(records: list[dict], settings: RerankSettings, device: str | None = None) -> list[dict]:
