@@ -114,7 +114,7 @@ def register_table(spark: SparkSession, name: str, schema: str, path: str) -> st
     over the same files, made once (the schema too when it does not exist). Returns None, or a
     warning when ``name`` is already a table at another location (it is left as it is)."""
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    location = path.replace("'", "\\'")
+    location = path.replace("\\", "\\\\").replace("'", "\\'")  # a SQL string literal
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
     registered = spark.sql(f"DESCRIBE DETAIL {name}").first()["location"]
     if _location(registered) != _location(path):
