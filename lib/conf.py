@@ -161,6 +161,11 @@ def check_override(key: str, value: Any, raw: str, keys: dict[tuple[str, ...], s
         return value
     if float in types and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if float in types and isinstance(value, str):
+        try:  # YAML 1.1 reads 2e-5 (no dot) as a string; a number key takes it as the number it is
+            return float(value)
+        except ValueError:
+            pass
     if str in types and not isinstance(value, (dict, list)):
         return raw.strip()
     wanted = " or ".join(sorted(_TYPE_NAMES.get(t, t.__name__) for t in types))

@@ -289,6 +289,10 @@ def test_unknown_keys_name_the_nearest_and_values_have_base_yaml_types():
                                          "spark.conf.[spark.any.setting]=3", "annotate.truncate_dim=null"])
     assert conf["extract"]["langid"]["top1_threshold"] == 1.0 and conf["warehouse"] == "2024"
     assert conf["spark"]["conf"]["spark.any.setting"] == 3 and conf["annotate"]["truncate_dim"] is None
+    # YAML 1.1 reads 2e-5 (no dot) as a string: a number key takes it as the number; a string stays refused.
+    assert confmod.load_conf("local", ["train.learning_rate=2e-5"])["train"]["learning_rate"] == 2e-5
+    with pytest.raises(confmod.ConfError, match="train.learning_rate takes a number"):
+        confmod.load_conf("local", ["train.learning_rate=fast"])
 
 
 def test_bad_conf_values_exit_2_before_spark(tmp_path, capsys, shared_data):
