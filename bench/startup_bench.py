@@ -68,8 +68,9 @@ def build_inputs(folder: Path) -> list[list[Path]]:
 
 def export_tree(rev: str, into: Path) -> Path:
     """``rev``'s code (jobs, lib, udfs, conf, spark-submit.sh) in a fresh folder; the working
-    tree's .venv is linked in. The tree keeps its own build/ folder (JVM class-data archive, jars):
-    an untimed first run of each tree fills it."""
+    tree's .venv is linked in. Generated files (JVM class-data archive, jars) go to the cache
+    folder (or, for revisions before it, the tree's own build/): an untimed first run of each tree
+    fills them."""
     archive = subprocess.run(["git", "archive", "--format=tar", rev, "jobs", "lib", "udfs", "conf", "bench",
                               "spark-submit.sh", "setup.py"], cwd=ROOT, check=True, capture_output=True).stdout
     into.mkdir(parents=True)

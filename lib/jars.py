@@ -15,7 +15,7 @@ The folder is keyed by the package list, so a new Delta or Spark version (a new 
 resolves once again. A folder is complete or absent: its manifest is written last and the folder
 is moved into place in one rename.
 
-    folder = cache_dir("build/jars", ["io.delta:delta-spark_4.2_2.13:4.4.0"])
+    folder = jars_dir("build/jars", ["io.delta:delta-spark_4.2_2.13:4.4.0"])
     cached_jars(folder)          # None until a session recorded them, then the jar paths
 """
 from __future__ import annotations
@@ -30,13 +30,13 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["cache_dir", "cached_jars", "record_jars", "artifact_name"]
+__all__ = ["jars_dir", "cached_jars", "record_jars", "artifact_name"]
 
 MANIFEST = "jars.txt"
 _VERSION = re.compile(r"-\d")
 
 
-def cache_dir(root: str | os.PathLike, packages: Iterable[str]) -> Path:
+def jars_dir(root: str | os.PathLike, packages: Iterable[str]) -> Path:
     """The folder of ``packages``' jars under ``root`` (relative roots are taken from the working
     directory): ``<root>/<first package>-<digest of all>``."""
     packages = sorted(p.strip() for p in packages if p.strip())

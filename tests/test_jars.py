@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lib import conf as confmod
-from lib.jars import artifact_name, cache_dir, cached_jars, record_jars
+from lib.jars import artifact_name, jars_dir, cached_jars, record_jars
 
 
 def test_artifact_names_of_ivy_and_spark_jars_agree():
@@ -32,14 +32,14 @@ def test_recorded_jars_leave_out_what_spark_ships_and_are_found_again(tmp_path):
                 _jar(ivy, "com.fasterxml.jackson.core_jackson-core-2.13.5.jar")]
     _jar(spark_jars, "hadoop-client-api-3.5.0.jar")
     _jar(spark_jars, "jackson-core-2.21.2.jar")
-    folder = cache_dir(tmp_path / "cache", ["io.delta:delta-spark_4.2_2.13:4.4.0"])
+    folder = jars_dir(tmp_path / "cache", ["io.delta:delta-spark_4.2_2.13:4.4.0"])
     assert cached_jars(folder) is None
     recorded = record_jars(folder, resolved, spark_jars)
     assert [os.path.basename(p) for p in recorded] == ["io.delta_delta-spark_4.2_2.13-4.4.0.jar",
                                                       "io.delta_delta-storage-4.4.0.jar"]
     assert all(Path(p).parent == folder for p in recorded) and cached_jars(folder) == recorded
     # Another package list is another folder; a removed jar makes the folder unusable.
-    assert cache_dir(tmp_path / "cache", ["io.delta:delta-spark_4.2_2.13:4.5.0"]) != folder
+    assert jars_dir(tmp_path / "cache", ["io.delta:delta-spark_4.2_2.13:4.5.0"]) != folder
     Path(recorded[1]).unlink()
     assert cached_jars(folder) is None
 

@@ -33,7 +33,8 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
+    default_level = "INFO" if confmod.verbose(conf) else "WARN"  # --verbose: Spark's own lines too
+    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", default_level))
     record_resolved_jars(spark, conf, settings)
     return spark
 

@@ -274,7 +274,7 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
         str(warehouse / "qa_annotations"))
 
     export = tmp_path / "export"
-    args = ["--warehouse", str(warehouse), "--conf", f"models.labse={minilm}", "--export-dir", str(export),
+    args = ["--warehouse", str(warehouse), "--conf", f"models.labse={minilm}", "--export", str(export),
             "--conf", "bitexts.candidate_threshold=0.5", "--conf", "bitexts.threshold=0.5",
             "--conf", "bitexts.min_pairs_per_language_pair=20", "--conf", "bitexts.max_pairs_per_language=200"]
     assert BitextsJob().main(args) == 0

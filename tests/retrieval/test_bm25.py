@@ -144,6 +144,6 @@ def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, t
     assert 0 < len(run) <= results["eng"]["queries"] and all(len(hits) <= 1000 for hits in run.values())
     # One collection folder needs its language; bad folders are usage errors.
     assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"), "--beir",
-                               str(out / "deu"), "--language", "deu", "--split", "test"]) == 0
+                               str(out / "deu"), "--languages", "deu", "--split", "test"]) == 0
     assert EvaluateJob().main(["--beir", str(tmp_path / "nope")]) == 2
-    assert EvaluateJob().main(["--beir", str(out), "--language", "fra"]) == 2
+    assert EvaluateJob().main(["--beir", str(out), "--languages", "fra"]) == 2
