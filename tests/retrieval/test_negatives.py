@@ -61,6 +61,24 @@ def test_margin_is_relative_to_the_positive():
     assert s.indices == [1, 2] and s.removed_false_negatives == 1           # limit -0.525
 
 
+def test_scores_exactly_on_a_bound_are_kept():
+    # The bounds are inclusive, as in sentence-transformers' mine_hard_negatives, which removes
+    # `scores > max_score`, `scores < min_score` and `scores > pos - |pos| x relative_margin`:
+    # a candidate scored exactly 0.9, 0.1 or at the margin limit is a negative.
+    s = neg.select("denoised", 0.8, [0.95, 0.9, 0.1, 0.05], 7, "q1")
+    assert s.indices == [1, 2]                                   # 0.9 and 0.1 kept (both: fewer than 4)
+    assert (s.removed_false_negatives, s.removed_other) == (1, 1)  # only 0.95 above, only 0.05 below
+    assert neg.false_negative_removals(0.8, [0.95, 0.9, 0.1, 0.05])["denoised"] == 1
+    # The margin limit of a 0.8 positive is 0.8 - 0.8 x 0.05 = 0.76, a float compared exactly.
+    limit = neg.margin_limit(0.8)
+    assert limit == 0.76
+    s = neg.select("margin", 0.8, [0.77, 0.76, 0.75], 1, "q1")
+    assert s.indices == [1, 2] and s.removed_false_negatives == 1
+    assert neg.false_negative_removals(0.8, [0.77, 0.76, 0.75])["margin"] == 1
+    s = neg.select("margin", -0.5, [-0.525, -0.52], 1, "q1")     # negative positive score: limit -0.525
+    assert s.indices == [0] and s.removed_false_negatives == 1
+
+
 def test_false_negative_removals_match_the_selections():
     counts = neg.false_negative_removals(0.8, SCORES)
     assert counts == {"top4": 0, "denoised": 2, "margin": 3, "top10-scores": 0}
