@@ -55,6 +55,8 @@ def test_denoised_drops_above_high_and_below_low_and_is_seeded():
     assert len(draws) > 5                                                          # the seed matters
     few = neg.select("denoised", 0.8, [0.95, 0.5, 0.05], 7, "q1")                  # fewer than 4 left
     assert few.indices == [1]
+    four = neg.select("denoised", 0.8, [0.3, 0.6, 0.95, 0.2, 0.5], 7, "q1")        # exactly 4 left: all, best first
+    assert four.indices == [1, 4, 0, 3]
 
 
 def test_margin_is_relative_to_the_positive():
@@ -84,6 +86,18 @@ def test_scores_exactly_on_a_bound_are_kept():
     assert neg.false_negative_removals(0.8, [0.77, 0.76, 0.75])["margin"] == 1
     s = neg.select("margin", -0.5, [-0.525, -0.52], 1, "q1")     # negative positive score: limit -0.525
     assert s.indices == [0] and s.removed_false_negatives == 1
+
+
+def test_names_and_ids_compare_by_value():
+    # Strategy names and ids arrive as strings built at run time (argparse, Delta rows), not as the
+    # interned literals of the code: equal text must do.
+    def built(text):
+        return "".join(list(text))
+
+    for strategy in neg.STRATEGIES:
+        assert neg.select(built(strategy), 0.8, SCORES, 7, "q1").indices == neg.select(strategy, 0.8, SCORES, 7, "q1").indices
+    c = neg.clean_candidates(built("d1"), "an answer", ["d0", "d1"], ["other text", "an answer"], [2, 1])
+    assert (c.positive_rank, c.ids) == (2, ["d0"])
 
 
 def test_false_negative_removals_match_the_selections():
