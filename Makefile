@@ -1,6 +1,8 @@
 # Two entry points on a fresh machine (Python 3.11 and Java 17+ needed; see README):
 #   make demo   set up .venv, build a sample WARC from real pages, run the extraction into ./warehouse
 #   make test   set up .venv and run the test suite
+#   make wheel  dist/webfaq_spark-<version>-py3-none-any.whl (python -m build): what the Airflow DAG's
+#               clusters install (README: Scheduling with Airflow)
 # Both install only the versions pinned (with hashes) in requirements/*-py311.txt.
 #   make lock         re-resolve the lock files from setup.py and requirements/*.in
 #   make test-latest  the suite on the newest versions setup.py allows, in .venv-latest (not in CI)
@@ -11,6 +13,10 @@ PY      = $(VENV)/bin/python
 UV      = .venv-tools/bin/uv
 SHARED ?= ../shared/data
 SAMPLE  = build/sample/sample.warc.gz
+# The other two inputs `extract --help` shows: Web Data Commons' real FAQPage N-Quads sample and
+# the real COVID-QA pages in Open Web Index's Parquet schema (tests/owi_fixtures.py).
+SAMPLE_NQ  = build/sample/FAQPage_sample.nq.gz
+SAMPLE_OWI = build/sample/owi/covidqa.parquet
 PYVER   = py311
 LOCK    = requirements/$(PYVER).txt
 AIRFLOW_LOCK = requirements/airflow-$(PYVER).txt
@@ -22,7 +28,7 @@ UV_INSTALL = --require-hashes --build-constraints $(BUILD_CONSTRAINTS)
 # version, UPGRADE=all moves everything.
 COMPILE = pip compile --python-version 3.11 --quiet $(if $(filter all,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
 
-.PHONY: setup demo test sample clean lock test-latest check-python mutate
+.PHONY: setup demo test sample clean lock test-latest check-python wheel mutate
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the lock files are for Python 3.11: run make PYTHON=/path/to/python3.11")'
@@ -55,10 +61,21 @@ setup: $(VENV)/.installed
 $(SAMPLE): $(VENV)/.installed
 	$(PY) bench/make_bench_warc.py --out $(SAMPLE) --size-mb 2
 
-sample: $(SAMPLE)
+$(SAMPLE_NQ):
+	mkdir -p $(dir $@)
+	install -m 644 $(SHARED)/webfaq-wdc-nquads/FAQPage_sample.txt.gz $@
 
-demo: $(SAMPLE)
+$(SAMPLE_OWI): $(VENV)/.installed
+	$(PY) -c 'import sys; from pathlib import Path; from tests.owi_fixtures import covidqa_owi_rows, write_owi_parquet; \
+	write_owi_parquet(Path(sys.argv[1]), covidqa_owi_rows(Path(sys.argv[2])))' $@ $(SHARED)
+
+sample: $(SAMPLE) $(SAMPLE_NQ) $(SAMPLE_OWI)
+
+demo: sample
 	./spark-submit.sh extract --input $(SAMPLE) --warehouse warehouse
+
+wheel: $(VENV)/.installed
+	$(PY) -m lib.package wheel --out dist
 
 test: $(VENV)/.installed .venv-airflow/.installed
 	$(PY) -m pytest -q tests

@@ -1,8 +1,10 @@
 """webfaq-spark: Spark jobs that turn web archives into the multilingual FAQ datasets of WebFAQ 2.0.
 
 Install for local use and tests:   pip install -e ".[dev]"
-Ship to a cluster: the jobs/, lib/ and udfs/ packages travel as a zip (spark-submit.sh builds it)
-and the dependencies below live in the cluster image or a venv-pack archive.
+Ship to a cluster: spark-submit.sh sends the jobs/, lib/ and udfs/ packages as a zip it builds;
+scheduled runs (the Airflow DAG, Databricks jobs) install the wheel `make wheel` builds
+(python -m build) beside the dependencies below, in the cluster image, a venv-pack archive or as a
+Databricks library.
 """
 from setuptools import find_packages, setup
 
@@ -59,6 +61,7 @@ setup(
         ],
         "dev": [
             "pytest>=8",
+            "build>=1.2",         # make wheel: the wheel scheduled runs install (lib/package.py)
             "hypothesis>=6.100",  # property-based tests of the WARC reader and the markup parser
             "deltalake>=1.0",     # reads Delta tables without Spark: an independent check in tests
             "warcio>=1.7",        # writes test WARCs; baseline reader in bench/

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Run one webfaq-spark stage with spark-submit.
 #
-#   ./spark-submit.sh STAGE [--profile local|cluster|databricks|gpu] [--warehouse DIR] [options]
+#   ./spark-submit.sh STAGE [--profile local|cluster|databricks|gpu[,...]] [--warehouse DIR] [--verbose] [options]
 #   ./spark-submit.sh extract --input warc.paths.gz --profile cluster
+#   ./spark-submit.sh annotate --profile cluster,gpu
 #   ./spark-submit.sh extract --help
 #
-# The profile (conf/<profile>.yaml over conf/base.yaml) gives the master, Delta's Maven package and
-# the Spark settings, the stage's job class what each task needs (GPUs, cores, memory); the code
-# travels to the executors as a zip of jobs/, lib/ and udfs/.
+# The profile (conf/<profile>.yaml over conf/base.yaml; several stack left to right) gives the
+# master, Delta's Maven package and the Spark settings, the stage's job class what each task needs
+# (GPUs, cores, memory); the code travels to the executors as a zip of jobs/, lib/ and udfs/, made
+# in the cache folder (cache_dir in conf/base.yaml, ~/.cache/webfaq-spark by default). A run shows
+# its own lines; --verbose brings back Spark's INFO lines and Ivy's dependency report.
 # Environment: PYTHON (interpreter with the dependencies; default .venv/bin/python, else python3),
 # SPARK_SUBMIT (default: spark-submit on PATH, else the one beside PYTHON).
 set -euo pipefail
@@ -37,37 +40,29 @@ export WEBFAQ_CONF_DIR="${WEBFAQ_CONF_DIR:-$here/conf}"
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$PYTHON}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$PYTHON}"
 
-# --help is answered by the job's own argument parser, without starting Spark.
-profile=local
+# --help is answered by the job's own argument parser, without starting Spark. The options that
+# change how Spark is started (--profile, --conf, --verbose) go to jobs.base as well.
+conf_args=()
+verbose=""
 prev=""
 for arg in "$@"; do
   case "$arg" in
     -h|--help) exec "$PYTHON" -m "jobs.$stage" --help ;;
-    --profile=*) profile="${arg#--profile=}" ;;
+    --profile=*) conf_args+=(--profile "${arg#--profile=}") ;;
+    --conf=*) conf_args+=(--conf "${arg#--conf=}") ;;
+    --verbose) verbose=1 ;;
   esac
-  [ "$prev" = "--profile" ] && profile="$arg"
+  case "$prev" in
+    --profile|--conf) conf_args+=("$prev" "$arg") ;;
+  esac
   prev="$arg"
 done
 
-# The profile's Spark settings and what the stage's job declares it needs (jobs/<stage>.py: resources).
-flags="$("$PYTHON" -m jobs.base spark-submit-args "$stage" --profile "$profile")"
+# The profile's Spark settings, what the stage's job declares it needs (jobs/<stage>.py: resources)
+# and the code zip, built in the cache folder (lib/conf.py: cache_dir).
+flags="$("$PYTHON" -m jobs.base spark-submit-args "$stage" --with-code "${conf_args[@]}" ${verbose:+--verbose})"
 submit_args=()
 while IFS= read -r line; do [ -n "$line" ] && submit_args+=("$line"); done <<< "$flags"
-
-mkdir -p "$here/build"
-zip="$here/build/webfaq_spark.zip"
-"$PYTHON" - "$here" "$zip" <<'PY'
-import os, sys, zipfile
-root, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-    for pkg in ("lib", "udfs", "jobs"):
-        for d, dirs, files in os.walk(os.path.join(root, pkg)):
-            dirs[:] = [x for x in dirs if x != "__pycache__"]
-            for f in files:
-                if not f.endswith(".pyc"):
-                    p = os.path.join(d, f)
-                    zf.write(p, os.path.relpath(p, root))
-PY
 
 if [ -z "${SPARK_SUBMIT:-}" ]; then
   SPARK_SUBMIT="$(command -v spark-submit || true)"
@@ -87,7 +82,35 @@ route() {
     esac
   done
 }
-set +e
-"$SPARK_SUBMIT" "${submit_args[@]}" --py-files "$zip" "$here/jobs/$stage.py" "$@" | route
-status="${PIPESTATUS[0]}"
-exit "$status"
+# spark-submit's own stderr, unless --verbose: Ivy's report of the --packages it resolves is held
+# back (and shown after all when the resolution fails), and so is the JVM's notice about the
+# incubator module Spark asks for. Spark's INFO lines are kept out by the quiet log4j2 file
+# (conf/log4j2-quiet.properties, passed by jobs.base).
+quiet() {
+  local line ivy=0
+  local -a held=()
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [ "$ivy" = 1 ]; then
+      held+=("$line")
+      case "$line" in
+        *" artifacts copied, "*" already retrieved"*) ivy=0; held=() ;;
+        "Exception in thread"*|"Error: "*) printf '%s\n' "${held[@]}" >&2; ivy=0; held=() ;;
+      esac
+      continue
+    fi
+    case "$line" in
+      ":: loading settings :: "*|"Ivy Default Cache set to: "*) ivy=1; held=("$line") ;;
+      "WARNING: Using incubator modules: jdk.incubator.vector") ;;
+      *) printf '%s\n' "$line" >&2 ;;
+    esac
+  done
+  if [ "${#held[@]}" -gt 0 ]; then printf '%s\n' "${held[@]}" >&2; fi
+  return 0
+}
+set +e -o pipefail
+if [ -n "$verbose" ]; then
+  "$SPARK_SUBMIT" "${submit_args[@]}" "$here/jobs/$stage.py" "$@" | route
+else
+  { "$SPARK_SUBMIT" "${submit_args[@]}" "$here/jobs/$stage.py" "$@" 2>&1 1>&3 3>&- | quiet; } 3>&1 | route
+fi
+exit "$?"

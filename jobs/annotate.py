@@ -1,6 +1,6 @@
 """Stage 4a: QA similarity, topic and question-type annotations on GPU-pinned executors.
 
-    ./spark-submit.sh annotate [--profile gpu] [--languages deu,eng] [--max-pairs N]
+    ./spark-submit.sh annotate [--profile cluster,gpu] [--languages deu,eng] [--limit N]
 
 Reads ``qa_pairs``, writes ``qa_annotations``: one row per QA pair (key ``id``, partitioned by
 language) with ``semantic_similarity_score``, ``topic``, ``question_type``, the label status and which
@@ -16,9 +16,23 @@ from __future__ import annotations
 import argparse
 import math
 
-from jobs.base import SparkJob, UsageError, language_list
+from jobs.base import SparkJob, UsageError, deprecated_alias, language_list
 from lib.conf import get
 from lib.resources import Resources
+
+EXAMPLES = """examples:
+  spark-submit.sh annotate --profile cluster,gpu --warehouse s3a://bucket/webfaq   # every pair not annotated yet
+  spark-submit.sh annotate --languages deu,eng --limit 1000                       # a trial on 1,000 pairs
+  spark-submit.sh annotate --conf annotate.tasks=[similarity]                     # the QA similarity only
+  spark-submit.sh annotate --conf models.jina=/models/jina-embeddings-v3          # a model folder, no download
+  spark-submit.sh annotate --conf annotate.label_languages=[deu,eng,fra]          # labels for these languages
+
+A run annotates the pairs of qa_pairs without a row in qa_annotations, in commits of
+annotate.rows_per_commit pairs: stop it any time, its re-run does the rest.
+
+Counters: pairs_already_annotated, pairs_to_annotate, label_languages, commits, annotated_pairs,
+similarity_scored, topic_labelled, question_type_labelled, status_<label status>,
+truncated_<input> (texts cut at the model's token limit)."""
 
 TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "question_type": "models.question_type"}
 
@@ -26,6 +40,7 @@ TASK_MODEL_KEYS = {"similarity": "models.jina", "topic": "models.topic", "questi
 class AnnotateJob(SparkJob):
     name = "annotate"
     description = __doc__
+    epilog = EXAMPLES
     # One GPU per task for the three models; their fp32 weights while loading (Jina-v3 570M, two
     # XLM-R base 280M parameters) and the CUDA context fit in 8 GB beside the JVM.
     resources = Resources(cpus=1, gpus=1, memory="8g")
@@ -33,8 +48,9 @@ class AnnotateJob(SparkJob):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--languages", type=language_list, default=None,
                             help="annotate only these languages of qa_pairs (comma-separated ISO-639-3)")
-        parser.add_argument("--max-pairs", type=int, default=None,
-                            help="annotate at most this many missing pairs (a trial run; re-run for the rest)")
+        limit = parser.add_argument("--limit", type=int, default=None, metavar="N",
+                                    help="annotate at most N missing pairs (a trial run; re-run for the rest)")
+        deprecated_alias(parser, "--max-pairs", limit)
 
     def settings(self, conf: dict, label_languages):
         from udfs.models.annotate import TASKS, AnnotateSettings
@@ -62,8 +78,8 @@ class AnnotateJob(SparkJob):
         settings = self.settings(conf, None)
         for task in settings.tasks:
             check_local_model(get(conf, TASK_MODEL_KEYS[task]), TASK_MODEL_KEYS[task])
-        if args.max_pairs is not None and args.max_pairs < 1:
-            raise UsageError("--max-pairs must be at least 1")
+        if args.limit is not None and args.limit < 1:
+            raise UsageError("--limit must be at least 1")
         if int(get(conf, "annotate.rows_per_commit")) < 1:
             raise UsageError("annotate.rows_per_commit must be at least 1")
 
@@ -106,9 +122,10 @@ class AnnotateJob(SparkJob):
             already = done.count()
             todo = todo.join(done, "id", "left_anti")
         todo = todo.drop("origin")
-        if args.max_pairs:
-            todo = todo.orderBy("id").limit(args.max_pairs)
-        missing = todo.count()
+        if args.limit:
+            todo = todo.orderBy("id").limit(args.limit)
+        per_language = {r["language"]: r["count"] for r in todo.groupBy("language").count().collect()}
+        missing = sum(per_language.values())
         counters = {"pairs_already_annotated": already, "pairs_to_annotate": missing,
                     "label_languages": len(label_languages), "commits": 0}
         if missing == 0:
@@ -122,7 +139,8 @@ class AnnotateJob(SparkJob):
                 part = todo if chunks == 1 else todo.where(F.pmod(F.xxhash64("id"), F.lit(chunks)) == k)
                 annotated = part.mapInPandas(udf, schema=QA_ANNOTATIONS)
                 try:
-                    merge_new_rows(spark, annotated, out_path, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION)
+                    merge_new_rows(spark, annotated, out_path, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION,
+                                   partitions={"language": per_language})
                 except Exception as exc:  # noqa: BLE001 - a model that cannot load is a usage error
                     message = str(exc)
                     if "ModelLoadError" in message:

@@ -35,7 +35,7 @@ from udfs.delta import read_table
 EXAMPLES = """examples:
   spark-submit.sh benchmark --export build/webfaq-beir
   spark-submit.sh benchmark --languages deu,eng --conf benchmark.max_test_queries=2000 --seed 7
-  spark-submit.sh benchmark --profile databricks --export dbfs:/webfaq/exports/retrieval
+  spark-submit.sh benchmark --profile databricks --warehouse /Volumes/main/webfaq/tables --export /Volumes/main/webfaq/files/retrieval
   spark-submit.sh benchmark --profile cluster --export s3://bucket/webfaq/retrieval     # needs s3fs
 
 Load the export:

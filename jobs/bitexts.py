@@ -1,6 +1,6 @@
 """Stage 4b: LaBSE bitext mining within origins, with hreflang evidence, and the released export.
 
-    ./spark-submit.sh bitexts [--profile gpu] [--export-dir DIR | --no-export]
+    ./spark-submit.sh bitexts [--profile cluster,gpu] [--export DIR | --no-export]
 
 Reads ``qa_pairs``, ``qa_annotations`` (the QA similarity filter; optional) and ``faq_pages`` (the
 hreflang alternates; optional), writes the Delta table ``bitexts`` (key: the two QA-pair ids) and the
@@ -13,21 +13,32 @@ from __future__ import annotations
 
 import argparse
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, deprecated_alias
 from lib.conf import absolute_location, get
 from lib.resources import Resources
+
+EXAMPLES = """examples:
+  spark-submit.sh bitexts --profile cluster,gpu --warehouse s3a://bucket/webfaq    # files in <warehouse>/exports/bitexts
+  spark-submit.sh bitexts --export build/bitexts                                  # the two JSONL.gz files there
+  spark-submit.sh bitexts --no-export --conf bitexts.threshold=0.95               # the table only, stricter
+  spark-submit.sh bitexts --conf models.labse=/models/LaBSE --conf bitexts.search=faiss
+
+Counters: candidate pairs and origins (origins_skipped_too_large, ...), bitexts_kept per language
+pair, bitexts_inserted; with the export, the rows of each file."""
 
 
 class BitextsJob(SparkJob):
     name = "bitexts"
     description = __doc__
+    epilog = EXAMPLES
     # One GPU per task for LaBSE (470M parameters: 1.9 GB in fp32 while loading, and the CUDA context).
     resources = Resources(cpus=1, gpus=1, memory="4g")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--export-dir", default=None,
-                            help="folder for the two JSONL.gz files (default: bitexts.export_dir, "
-                                 "else <warehouse>/exports/bitexts)")
+        export = parser.add_argument("--export", default=None, metavar="DIR",
+                                     help="folder for the two JSONL.gz files (default: bitexts.export_dir, "
+                                          "else <warehouse>/exports/bitexts)")
+        deprecated_alias(parser, "--export-dir", export)
         parser.add_argument("--no-export", action="store_true", help="update the table only")
 
     def settings(self, conf: dict):
@@ -55,8 +66,8 @@ class BitextsJob(SparkJob):
         return ["qa_pairs", "qa_annotations", "faq_pages"]
 
     def export_dir(self, args: argparse.Namespace, conf: dict) -> str:
-        if args.export_dir:
-            return args.export_dir
+        if args.export:
+            return args.export
         configured = get(conf, "bitexts.export_dir", None)
         if configured:
             return str(configured)
@@ -86,8 +97,9 @@ class BitextsJob(SparkJob):
             kept, mined = udf.mine_bitexts(spark, pairs, alternates, settings, counters)
             try:
                 if counters["bitexts_kept"] or is_delta_table(spark, bitexts):
-                    counters["bitexts_inserted"] = merge_new_rows(spark, kept, bitexts, BITEXTS_KEY,
-                                                                  BITEXTS_PARTITION)["inserted"]
+                    first = [r[0] for r in kept.select(*BITEXTS_PARTITION).distinct().collect()]  # from the cache
+                    counters["bitexts_inserted"] = merge_new_rows(spark, kept, bitexts, BITEXTS_KEY, BITEXTS_PARTITION,
+                                                                  partitions={BITEXTS_PARTITION[0]: first})["inserted"]
                 else:
                     counters["bitexts_inserted"] = 0
             finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from jobs.base import UsageError
+from jobs.base import UsageError, deprecated_alias, language_list
 from jobs.evaluate import EvaluateJob, parse_models
 from lib import conf as confmod
 from lib.retrieval import results
@@ -25,7 +25,7 @@ EXAMPLES = """examples:
   spark-submit.sh compare --beir build/webfaq-beir --model base=PaDaS-Lab/xlm-roberta-base-msmarco \\
       --model rn=build/models/rn --model top4=build/models/top4 --model denoised=build/models/denoised \\
       --model m-mse=build/models/margin-mse --output build/table5
-  spark-submit.sh compare --beir build/webfaq-beir --language eng --language deu --model base=/models/base --hybrid
+  spark-submit.sh compare --beir build/webfaq-beir --languages eng,deu --model base=/models/base --hybrid
 
 Files under --output: comparison.md, comparison.csv, comparison.png; <system>/<language>.trec,
 <system>/<language>.per-query.tsv, <system>/<task>.json."""
@@ -37,14 +37,16 @@ class CompareJob(EvaluateJob):
     epilog = EXAMPLES
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--language", action="append", default=[],
-                            help="languages to compare (repeatable; default: every collection under --beir)")
+        languages = parser.add_argument(
+            "--languages", action="extend", type=language_list, default=None,
+            help="comma-separated ISO-639-3 codes to compare (repeatable; default: every collection under --beir)")
+        deprecated_alias(parser, "--language", languages)
         self.add_common_arguments(parser)
         parser.add_argument("--no-bm25", action="store_true", help="leave out the BM25 row")
         parser.add_argument("--hybrid", action="store_true", help="also each model fused with BM25 (NAME+bm25)")
 
     def wanted_languages(self, args: argparse.Namespace) -> list[str]:
-        return list(args.language or [])
+        return list(args.languages or [])
 
     def systems(self, args: argparse.Namespace) -> list:
         from udfs.retrieval.evaluate import System

@@ -1,8 +1,8 @@
 """evaluate: BM25, dense or hybrid retrieval on collections in BEIR layout; NDCG@10, MAP, MRR@10, Recall@100.
 
 ``--beir DIR`` is either one collection (``corpus.jsonl``, ``queries.jsonl``, ``qrels/test.tsv``;
-give its language with ``--language``, e.g. a MIRACL or Mr. TyDi copy) or a folder of collections
-named by language, as ``benchmark --export`` writes them (``--language`` picks one; default all).
+give its language with ``--languages``, e.g. a MIRACL or Mr. TyDi copy) or a folder of collections
+named by language, as ``benchmark --export`` writes them (``--languages`` picks some; default all).
 
 - ``--retriever bm25``: Pyserini (title + text, the language's Lucene analyzer, lib/retrieval/bm25.py),
   queries searched by Spark tasks, BM25 with Anserini's defaults k1=0.9, b=0.4 (``--k1``/``--b``).
@@ -26,17 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, deprecated_alias, language_list
 from lib import conf as confmod
 from lib.resources import Resources
 from lib.retrieval import beir, bm25, metrics, results
 
 EXAMPLES = """examples:
   spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir                 # every language
-  spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir --language deu
+  spark-submit.sh evaluate --retriever bm25 --beir build/webfaq-beir --languages deu,eng
   spark-submit.sh evaluate --retriever dense --model build/models/denoised --beir build/webfaq-beir
   spark-submit.sh evaluate --retriever hybrid --model PaDaS-Lab/xlm-roberta-base-msmarco --beir build/webfaq-beir
-  spark-submit.sh evaluate --retriever bm25 --beir /data/miracl-sw --language swa --json out.json
+  spark-submit.sh evaluate --retriever bm25 --beir /data/miracl-sw --languages swa --json out.json
 
 Files under --output: <system>/<language>.trec, <system>/<language>.per-query.tsv, <system>/<task>.json.
 Counters: queries_<lang>, queries_without_hit_<system>_<lang>, documents_<lang>; dense:
@@ -48,7 +48,7 @@ def find_collections(root: Path, language: str | None) -> dict[str, Path]:
     if beir.is_collection(root):
         lang = language or root.name
         if len(lang) not in (2, 3):
-            raise UsageError(f"{root} is one collection: name its language with --language (e.g. eng)")
+            raise UsageError(f"{root} is one collection: name its language with --languages (e.g. eng)")
         return {bm25.normalize_language(lang): root}
     found = {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and beir.is_collection(p)} if root.is_dir() else {}
     if not found:
@@ -86,7 +86,11 @@ class EvaluateJob(SparkJob):
         parser.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], default="bm25",
                             help="bm25 (Pyserini), dense (a sentence-transformers model and faiss) or "
                                  "hybrid (both fused); default bm25")
-        parser.add_argument("--language", default=None, help="the collection's language / which subfolder")
+        languages = parser.add_argument(
+            "--languages", type=language_list, default=None,
+            help="comma-separated ISO-639-3 codes: the collections of a folder to evaluate (default: all), or "
+                 "the language of one collection")
+        deprecated_alias(parser, "--language", languages)
         self.add_common_arguments(parser)
 
     def add_common_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -142,7 +146,7 @@ class EvaluateJob(SparkJob):
         self.check_models(self.system_list)
 
     def wanted_languages(self, args: argparse.Namespace) -> list[str]:
-        return [args.language] if args.language else []
+        return list(args.languages or [])
 
     def inputs(self, args: argparse.Namespace) -> list[str]:
         return [str(p) for p in self.collections.values()] + \

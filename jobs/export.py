@@ -18,7 +18,7 @@ import argparse
 
 from pyspark.sql import functions as F
 
-from jobs.base import SparkJob, UsageError
+from jobs.base import SparkJob, UsageError, language_list
 from lib import conf as confmod
 from lib.exports import destination
 from lib.resources import Resources
@@ -31,7 +31,7 @@ EXAMPLES = """examples:
   spark-submit.sh export --format hf --output build/webfaq-hf
   spark-submit.sh export --format hf --output build/webfaq-hf --languages deu,eng --conf export.rows_per_shard=100000
   spark-submit.sh export --format hf --output s3://bucket/webfaq-hf --profile cluster       # needs s3fs
-  spark-submit.sh export --format hf --output dbfs:/webfaq/exports/hf --profile databricks
+  spark-submit.sh export --format hf --output /Volumes/main/webfaq/files/hf --profile databricks --warehouse /Volumes/main/webfaq/tables
 
 Load it:
   datasets.load_dataset("build/webfaq-hf", "deu", split="train")
@@ -51,7 +51,7 @@ class ExportJob(SparkJob):
                             help="hf: Hugging Face dataset layout (parquet shards per language + dataset card)")
         parser.add_argument("--output", required=True, metavar="DIR",
                             help="folder or fsspec URL (s3://, abfss://, gs://, dbfs:/) to write to")
-        parser.add_argument("--languages", default=None,
+        parser.add_argument("--languages", type=language_list, default=None,
                             help="comma-separated ISO-639-3 codes to export (default: every language)")
 
     def validate(self, args: argparse.Namespace, conf: dict) -> None:
@@ -68,8 +68,7 @@ class ExportJob(SparkJob):
     def run_job(self, spark, args: argparse.Namespace, conf: dict) -> dict:
         pairs = read_table(spark, self.table(conf, "qa_pairs"))
         if args.languages:
-            wanted = [x.strip() for x in args.languages.split(",") if x.strip()]
-            pairs = pairs.where(F.col("language").isin(wanted))
+            pairs = pairs.where(F.col("language").isin(args.languages))
         annotations_path = self.table(conf, "qa_annotations")
         annotations = read_table(spark, annotations_path) if is_delta_table(spark, annotations_path) else None
         if annotations is None:
@@ -78,7 +77,7 @@ class ExportJob(SparkJob):
             pairs, annotations, self.destination, int(confmod.get(conf, "export.rows_per_shard")),
             license=str(confmod.get(conf, "export.license")), pretty_name=str(confmod.get(conf, "export.names.qa_pairs")))
         if not written:
-            raise UsageError("nothing to export: qa_pairs has no pair" + (f" in {args.languages}" if args.languages else ""))
+            raise UsageError("nothing to export: qa_pairs has no pair" + (f" in {','.join(args.languages)}" if args.languages else ""))
         counters = {"languages": len(written), "pairs": sum(w["rows"] for w in written.values()),
                     "shards": sum(w["shards"] for w in written.values())}
         for language, w in written.items():

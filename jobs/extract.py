@@ -17,20 +17,22 @@ from pyspark.sql import functions as F
 
 from jobs.base import RunFailed, SparkJob, UsageError
 from lib import conf as confmod
-from lib.extract.manifest import ManifestError, check_inputs, expand_sources
+from lib.extract.manifest import ManifestError, check_inputs, expand_sources, total_size
 from lib.resources import Resources
 from lib.schemas import FAQ_PAGES_KEY, SOURCES
 from udfs.progress import ProgressReporter
 from udfs.delta import merge_new_rows
 
-EXAMPLES = """examples:
-  spark-submit.sh extract --input tests/data/sample.warc.gz
-  spark-submit.sh extract --input warc.paths.gz --profile cluster --limit 100
+EXAMPLES = """examples (the build/sample files are made by `make demo`, from real pages and dumps):
+  spark-submit.sh extract --input build/sample/sample.warc.gz               # a WARC file
+  spark-submit.sh extract --input https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-22/warc.paths.gz \\
+      --input-base-uri https://data.commoncrawl.org/ --limit 10             # the first 10 files of a crawl
   spark-submit.sh extract --input s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz \\
-      --input-base-uri s3://commoncrawl/ --profile cluster
-  spark-submit.sh extract --source wdc-nquads --input FAQPage/part_0.gz --input FAQPage/part_1.gz
-  spark-submit.sh extract --source owi-parquet --input owi-export/        # a folder of .parquet files
-  spark-submit.sh extract --input a.warc.gz --input dump.nq.gz --input b.parquet   # sniffed, one run
+      --input-base-uri s3://commoncrawl/ --profile cluster                  # the whole crawl, on a cluster
+  spark-submit.sh extract --source wdc-nquads --input build/sample/FAQPage_sample.nq.gz   # a WDC N-Quads dump
+  spark-submit.sh extract --source owi-parquet --input build/sample/owi/    # a folder of OWI .parquet files
+  spark-submit.sh extract --input build/sample/sample.warc.gz --input build/sample/FAQPage_sample.nq.gz \\
+      --input build/sample/owi/                                             # sniffed, one run
 
 A manifest lists input paths or URLs one a line (local paths, file://, s3://, s3a://, https://),
 like Common Crawl's warc.paths.gz; gzipped manifests work too. Relative entries are joined to
@@ -129,7 +131,10 @@ class ExtractJob(SparkJob):
             raise UsageError(problem)
 
         output = ex.scan(spark, self.files, settings, files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
-        with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10))):
+        one_file_a_task = files_per_task == 1 and kinds.get("owi-parquet", 0) == 0  # Spark splits Parquet
+        with ProgressReporter(spark, "extract", float(confmod.get(conf, "extract.progress_seconds", 10)),
+                              unit="files" if one_file_a_task else "tasks",
+                              input_bytes=total_size([path for path, _ in self.files]) if one_file_a_task else None):
             # One pass over the input files fills the cache and brings back each task's counters.
             stats = output.where(F.col("kind") == "stats").select("source", "warc_filename", "counters",
                                                                    "error").collect()

@@ -142,9 +142,12 @@ class MineJob(SparkJob):
             self.log("nothing to mine: every training query has its record")
             return counters
 
+        languages = mining.languages_of(queries)
         ship = bool(get("ship_index"))
-        indexes = bm25_udf.build_language_indexes(spark, corpus, mining.languages_of(queries),
-                                                  confmod.absolute_location(get("index_dir")),
+        index_dir = get("index_dir")  # default: in the cache folder, one per benchmark_corpus table
+        index_dir = (confmod.absolute_location(index_dir) if index_dir else
+                     confmod.cache_path(conf, f"bm25_indexes/{confmod.location_key(self.table(conf, 'benchmark_corpus'))}"))
+        indexes = bm25_udf.build_language_indexes(spark, corpus, languages, index_dir,
                                                   rebuild=args.rebuild_index, ship=ship)
         counters["indexes_built"] = sum(1 for i in indexes.values() if i["built"])
         counters["languages_without_analyzer"] = sum(1 for i in indexes.values() if i["analyzer"] == "neutral")
@@ -163,7 +166,8 @@ class MineJob(SparkJob):
         with ProgressReporter(spark, "mine", 10.0):
             scored.count()
         counters.update(mining.mined_counters(scored, top_k))
-        result = merge_new_rows(spark, scored, out_path, HARD_NEGATIVES_KEY, partition_by=HARD_NEGATIVES_PARTITION)
+        result = merge_new_rows(spark, scored, out_path, HARD_NEGATIVES_KEY, partition_by=HARD_NEGATIVES_PARTITION,
+                                partitions={"language": languages})
         counters["records_inserted"] = result["inserted"]
         scored.unpersist()
         queries.unpersist()

@@ -32,7 +32,7 @@ from udfs.delta import is_delta_table, read_table
 EXAMPLES = """examples:
   spark-submit.sh report --output build/report                 # then open build/report/report.html
   spark-submit.sh report --output build/report --conf report.figure_languages=20
-  spark-submit.sh report --profile databricks --output dbfs:/webfaq/report
+  spark-submit.sh report --profile databricks --warehouse /Volumes/main/webfaq/tables --output /Volumes/main/webfaq/files/report
   spark-submit.sh report --profile cluster --output s3://bucket/webfaq/report     # needs s3fs
 
 Counters: languages, pairs, origins, files, tables_missing (optional tables not built yet)."""

@@ -21,7 +21,7 @@ mine export (``mine.export``: num_negatives, max_score, min_score, scores_num_ne
    curve ``loss_curve.png`` and ``webfaq_training.json``; the runs table one row (counters: samples,
    steps, seconds; metrics: final_loss, samples_per_second). The model folder appears only when
    training succeeded; ``--output`` must be a folder the driver and, for DDP on executors, every
-   executor can write (``/dbfs/...`` on Databricks, NFS).
+   executor can write (a volume, ``/Volumes/...``, on Databricks; NFS).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ import time
 
 from pyspark.sql import functions as F
 
-from jobs.base import SparkJob, UsageError, language_list
+from jobs.base import SparkJob, UsageError, deprecated_alias, language_list
 from lib import conf as confmod
 from lib.resources import Resources
 from lib.retrieval import negatives as neg
@@ -45,8 +45,8 @@ from udfs.retrieval.negatives import training_queries
 
 EXAMPLES = """examples:
   spark-submit.sh train --strategy rn --output build/models/rn
-  spark-submit.sh train --strategy denoised --output build/models/denoised --language eng --language deu
-  spark-submit.sh train --strategy margin-mse --output /dbfs/webfaq/models/m-mse --profile gpu --batch-size 128
+  spark-submit.sh train --strategy denoised --output build/models/denoised --languages eng,deu
+  spark-submit.sh train --strategy margin-mse --output /Volumes/main/webfaq/models/m-mse --profile databricks,gpu --warehouse /Volumes/main/webfaq/tables --batch-size 128
   spark-submit.sh train --strategy top4 --output build/models/trial --max-steps 20 --limit 500 \\
       --base-model /models/all-MiniLM-L6-v2
 
@@ -55,7 +55,7 @@ steps, processes, seconds; metrics: final_loss, first_loss, train_seconds, sampl
 
 
 def parse_languages(values: list[str]) -> list[str]:
-    """Every ``--language`` value (repeatable, each comma-separated), sorted, once each."""
+    """Every ``--languages`` value (repeatable, each comma-separated), sorted, once each."""
     return sorted({code for value in values or [] for code in language_list(value)})
 
 
@@ -74,9 +74,10 @@ class TrainJob(SparkJob):
         parser.add_argument("--base-model", default=None, metavar="NAME_OR_PATH",
                             help="sentence-transformers model to start from (default: models.retriever_base, "
                                  "PaDaS-Lab/xlm-roberta-base-msmarco)")
-        parser.add_argument("--language", action="append", default=[], metavar="L",
-                            help="train on these languages only (ISO 639-3; repeatable or comma-separated; "
-                                 "default: every language)")
+        languages = parser.add_argument(
+            "--languages", action="extend", type=language_list, default=None,
+            help="train on these languages only (comma-separated ISO-639-3 codes, repeatable; default: every language)")
+        deprecated_alias(parser, "--language", languages)
         parser.add_argument("--epochs", type=float, default=None, help="epochs (default: train.epochs = 1)")
         parser.add_argument("--batch-size", type=int, default=None,
                             help="global batch size over all processes (default: train.batch_size = 128)")
@@ -105,7 +106,7 @@ class TrainJob(SparkJob):
             raise UsageError(f"{args.output} exists and is not empty (--overwrite replaces it)")
         if "://" in args.output and not args.output.startswith("file://"):
             raise UsageError(f"--output {args.output}: give a POSIX path the driver and executors share "
-                             "(e.g. /dbfs/... on Databricks), not a URI")
+                             "(e.g. /Volumes/... on Databricks), not a URI")
         name, key = self.base_model(args, conf)
         self.base_model_name = name
         check_local_model(name, key)
@@ -128,7 +129,7 @@ class TrainJob(SparkJob):
         get = lambda key: confmod.get(conf, f"train.{key}")  # noqa: E731
         params = neg.StrategyParams.from_conf(confmod.get(conf, "mine.export"))
         seed = args.seed if args.seed is not None else int(get("seed"))
-        languages = parse_languages(args.language)
+        languages = parse_languages(args.languages)
         base_model, _ = self.base_model(args, conf)
 
         if args.strategy == "rn":

@@ -4,6 +4,7 @@ Every job reads its table names, model names, thresholds and Spark settings from
 hard-coded in a job. A value is addressed by a dotted key (``extract.langid.top1_threshold``).
 
     python -m lib.conf show --profile local                 # the merged configuration
+    python -m lib.conf show --profile cluster,gpu           # profiles stack, left to right
     python -m lib.conf spark-submit-args --profile cluster  # a profile's spark-submit flags
 
 A stage adds what its job declares it needs (``lib.resources``): ``python -m jobs.base
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import copy
 import difflib
+import hashlib
 import os
 import re
 import sys
@@ -159,26 +161,51 @@ def check_override(key: str, value: Any, raw: str, keys: dict[tuple[str, ...], s
         return value
     if float in types and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if float in types and isinstance(value, str):
+        try:  # YAML 1.1 reads 2e-5 (no dot) as a string; a number key takes it as the number it is
+            return float(value)
+        except ValueError:
+            pass
     if str in types and not isinstance(value, (dict, list)):
         return raw.strip()
     wanted = " or ".join(sorted(_TYPE_NAMES.get(t, t.__name__) for t in types))
     raise ConfError(f"--conf {key}={raw}: {key} takes {wanted}")
 
 
+def profile_names(profile: str) -> list[str]:
+    """The profiles of a ``--profile`` value: ``"cluster,gpu"`` -> ``["cluster", "gpu"]``."""
+    names = [name.strip() for name in str(profile).split(",")]
+    if not profile or any(not name for name in names):
+        raise ConfError(f"bad profile {profile!r}: name one profile or several separated by commas (cluster,gpu)")
+    return names
+
+
+def stack_profiles(*profiles: str) -> str:
+    """Profiles stacked left to right, each once: ``stack_profiles("cluster", "gpu") == "cluster,gpu"``."""
+    names: list[str] = []
+    for profile in profiles:
+        names += [name for name in profile_names(profile) if name not in names]
+    return ",".join(names)
+
+
 def load_conf(profile: str = "local", overrides: Iterable[str] = (), conf_dir: Path | None = None) -> dict:
     """The merged configuration of ``profile`` with ``KEY=VALUE`` overrides applied.
 
-    An override must name a key of base.yaml or a profile (any key under ``spark.conf``), and
-    its value must have that key's type (an integer where base.yaml has one, ...): else
-    :class:`ConfError`, with the nearest known key for a misspelt one.
+    ``profile`` names one profile or several separated by commas (``cluster,gpu``): each is merged
+    over base.yaml and the ones before it, left to right, so the last one wins where two set the
+    same key. An override must name a key of base.yaml or a profile (any key under
+    ``spark.conf``), and its value must have that key's type (an integer where base.yaml has one,
+    ...): else :class:`ConfError`, with the nearest known key for a misspelt one.
     """
     conf_dir = Path(conf_dir or CONF_DIR)
-    path = conf_dir / f"{profile}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
-        raise ConfError(f"unknown profile {profile!r}: no {path} (profiles: {', '.join(known)})")
-    conf = _deep_merge(_read_yaml(conf_dir / "base.yaml"), _read_yaml(path))
-    conf["profile"] = profile
+    conf = _read_yaml(conf_dir / "base.yaml")
+    for name in profile_names(profile):
+        path = conf_dir / f"{name}.yaml"
+        if name == "base" or not path.is_file():
+            known = sorted(p.stem for p in conf_dir.glob("*.yaml") if p.stem != "base")
+            raise ConfError(f"unknown profile {name!r}: no {path} (profiles: {', '.join(known)})")
+        conf = _deep_merge(conf, _read_yaml(path))
+    conf["profile"] = ",".join(profile_names(profile))
     keys = known_keys(conf_dir) if overrides else {}
     for item in overrides:
         key, value = parse_override(item)
@@ -213,11 +240,75 @@ def absolute_location(location: str) -> str:
     return location if _URI.match(location) else os.path.abspath(location)
 
 
+def cache_dir(conf: dict | None = None) -> str:
+    """The folder of the files the suite generates for itself (``cache_dir`` in the configuration,
+    else ``$WEBFAQ_CACHE_DIR``, else ``$XDG_CACHE_HOME/webfaq-spark``, else ``~/.cache/webfaq-spark``),
+    absolute: the same folder from any working directory."""
+    folder = (get(conf, "cache_dir", None) if conf else None) or os.environ.get("WEBFAQ_CACHE_DIR")
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "webfaq-spark")
+    folder = str(folder)
+    if _URI.match(folder) and not folder.startswith("file:"):
+        raise ConfError(f"cache_dir must be a local folder, not {folder}")
+    return os.path.abspath(os.path.expanduser(folder.removeprefix("file://").removeprefix("file:")))
+
+
+def cache_path(conf: dict | None, path: str) -> str:
+    """``path`` inside the cache folder (:func:`cache_dir`); an absolute path stays as it is."""
+    return os.path.join(cache_dir(conf), os.path.expanduser(str(path)))
+
+
+def location_key(location: str) -> str:
+    """A short folder name for a table's location, so that caches of two warehouses never mix."""
+    return hashlib.sha256(str(location).encode("utf-8")).hexdigest()[:16]
+
+
+def verbose(conf: dict) -> bool:
+    """Whether the run shows Spark's INFO lines and Ivy's report (``console.verbose``, --verbose)."""
+    return bool(get(conf, "console.verbose", False))
+
+
+def log4j2_options(conf: dict) -> str:
+    """The driver's JVM option that keeps Spark's logging to warnings (``console.log4j2``), or ""
+    for a verbose run or where the file is not there (Spark's own defaults then)."""
+    name = get(conf, "console.log4j2", None)
+    deploy_mode = str((get(conf, "spark.conf", {}) or {}).get("spark.submit.deployMode", "client"))
+    if verbose(conf) or not name or deploy_mode == "cluster":  # a driver elsewhere has its own logging
+        return ""
+    path = Path(CONF_DIR, str(name)).resolve()
+    return f"-Dlog4j2.configurationFile={path.as_uri()}" if path.is_file() else ""
+
+
 def table_path(conf: dict, table: str) -> str:
     """Location of a Delta table: ``<warehouse>/<tables.<table>>``."""
     name = get(conf, f"tables.{table}")
     warehouse = absolute_location(str(get(conf, "warehouse")).rstrip("/"))
     return f"{warehouse}/{name}"
+
+
+def quote_identifier(name: str) -> str:
+    """A catalog, schema or table name as a Spark SQL identifier: ```name```, backticks doubled."""
+    return "`" + str(name).replace("`", "``") + "`"
+
+
+def catalog_schema(conf: dict) -> str | None:
+    """The schema tables are registered in (``catalog.name``, ``catalog.schema``), quoted:
+    ```main`.`webfaq``` or ```webfaq``` (the session's current catalog); None when no schema is
+    set (path-only). ConfError for a catalog without a schema."""
+    catalog, schema = (str(get(conf, f"catalog.{key}", None) or "").strip() for key in ("name", "schema"))
+    if not schema:
+        if catalog:
+            raise ConfError(f"catalog.name={catalog} needs catalog.schema, the schema to register the tables in")
+        return None
+    return ".".join(quote_identifier(part) for part in (catalog, schema) if part)
+
+
+def table_name(conf: dict, table: str) -> str | None:
+    """The name a table is registered under (```main`.`webfaq`.`qa_pairs```), or None when tables
+    are path-only (no ``catalog.schema``)."""
+    schema = catalog_schema(conf)
+    return f"{schema}.{quote_identifier(get(conf, f'tables.{table}'))}" if schema else None
 
 
 def delta_maven_coordinate() -> str:
@@ -250,14 +341,20 @@ def class_data_archive_options(path: str) -> str:
 
 def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, str]:
     """The Spark settings a session of this profile needs (Delta jars included when asked), with
-    those of a stage's declared ``resources`` (its GPU request only where executors have GPUs)."""
+    those of a stage's declared ``resources`` (its GPU request only where executors have GPUs), the
+    class-data archive in the cache folder and, unless the run is verbose, the quiet log4j2 file."""
     settings = {str(k): str(v) for k, v in (get(conf, "spark.conf", {}) or {}).items()}
     if resources is not None:
         settings.update(resources.spark_settings(executor_gpus(settings)))
     archive = get(conf, "spark.class_data_archive", None)
     if archive:
         options = settings.get("spark.driver.extraJavaOptions", "")
-        settings["spark.driver.extraJavaOptions"] = f"{options} {class_data_archive_options(str(archive))}".strip()
+        archive = cache_path(conf, str(archive))
+        settings["spark.driver.extraJavaOptions"] = f"{options} {class_data_archive_options(archive)}".strip()
+    quiet = log4j2_options(conf)
+    if quiet:
+        options = settings.get("spark.driver.extraJavaOptions", "")
+        settings["spark.driver.extraJavaOptions"] = f"{options} {quiet}".strip()
     if get(conf, "spark.delta_jars", True):
         packages = [p for p in settings.get("spark.jars.packages", "").split(",") if p]
         coordinate = delta_maven_coordinate()
@@ -292,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["show", "spark-submit-args"],
                         help="show: print the merged configuration as YAML; "
                              "spark-submit-args: print the spark-submit flags of the profile, one a line")
-    parser.add_argument("--profile", default="local", help="configuration profile (default: local)")
+    parser.add_argument("--profile", default="local",
+                        help="configuration profile, or several stacked left to right (cluster,gpu); default: local")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration value (repeatable)")
     args = parser.parse_args(argv)

@@ -244,6 +244,20 @@ run_id string
 HARD_NEGATIVES_KEY = ("language", "query_id")
 HARD_NEGATIVES_PARTITION = ("language",)
 
+#: The columns each table's rows are looked up by within a partition (its key without the partition
+#: columns): ``maintain`` Z-orders the table's files by them, so that merges and readers that look
+#: rows up by key skip most files. A table not listed (``runs``) is compacted only.
+ZORDER_BY = {
+    "faq_pages": FAQ_PAGES_KEY,
+    "qa_pairs": QA_PAIRS_KEY,
+    "qa_annotations": QA_ANNOTATIONS_KEY,
+    "bitexts": BITEXTS_KEY,
+    "benchmark_corpus": ("_id",),
+    "benchmark_queries": ("_id",),
+    "benchmark_qrels": ("query_id",),
+    "hard_negatives": ("query_id",),
+}
+
 # ---- exports people load as they are (jobs/export.py, benchmark --export, mine --export) -----
 
 # The main dataset in the Hugging Face layout, one config per language (lib/exports/qa.py): the

@@ -8,23 +8,34 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install -e /Workspace/Repos/webfaq-spark
+# The package: attached to the run (the Airflow DAG passes the wheel as `package`), installed on the
+# cluster, or, when neither, the Git folder holding this notebook (the folder above notebooks/).
+import importlib.util, os, subprocess, sys
+
+dbutils.widgets.text("package", "", "webfaq-spark wheel to pip-install (empty = installed, or this Git folder)")
+package = dbutils.widgets.get("package").strip()
+if package:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+elif importlib.util.find_spec("jobs.base") is None:
+    sys.path.insert(0, os.path.dirname(os.getcwd()))
 
 # COMMAND ----------
 
 dbutils.widgets.text("input", "s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz", "Manifest or WARC path")
 dbutils.widgets.dropdown("source", "", ["", "warc", "wdc-nquads", "owi-parquet"], "Input format (empty = sniffed)")
-dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
+dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
 dbutils.widgets.text("limit", "", "First N WARC files (empty = all)")
-dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
 
 # COMMAND ----------
 
 from jobs.extract import ExtractJob
 
-ExtractJob.run_notebook(dbutils, options=('input', 'source', 'limit'))
+conf = ExtractJob.run_notebook(dbutils, options=('input', 'source', 'limit'))
 
 # COMMAND ----------
 
-display(spark.read.format("delta").load(dbutils.widgets.get("warehouse") + "/qa_pairs")
+from lib.conf import table_path
+
+display(spark.read.format("delta").load(table_path(conf, "qa_pairs"))
         .groupBy("language").count().orderBy("count", ascending=False))

@@ -7,17 +7,26 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install -e /Workspace/Repos/webfaq-spark[models,retrieval]
+# The package: attached to the run (the Airflow DAG passes the wheel as `package`), installed on the
+# cluster, or, when neither, the Git folder holding this notebook (the folder above notebooks/).
+import importlib.util, os, subprocess, sys
+
+dbutils.widgets.text("package", "", "webfaq-spark wheel to pip-install (empty = installed, or this Git folder)")
+package = dbutils.widgets.get("package").strip()
+if package:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"{package}[models,retrieval]"], check=True)
+elif importlib.util.find_spec("jobs.base") is None:
+    sys.path.insert(0, os.path.dirname(os.getcwd()))
 
 # COMMAND ----------
 
 from jobs.benchmark import BenchmarkJob
 
-dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", BenchmarkJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
+dbutils.widgets.dropdown("profile", BenchmarkJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
 dbutils.widgets.text("export", "", "Export folder or URL: BEIR folders + dataset card (empty = none)")
-dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
 
 # COMMAND ----------
 

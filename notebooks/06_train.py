@@ -3,30 +3,39 @@
 # MAGIC # webfaq-spark: train
 # MAGIC Fine-tunes a dense retriever on the benchmark's training pairs and the mined hard negatives
 # MAGIC (strategies rn, top4, denoised, margin-mse), sentence-transformers' trainer run by TorchDistributor:
-# MAGIC one process per GPU of the executors with the gpu profile. The output must be a `/dbfs/...` path
+# MAGIC one process per GPU of the executors with the gpu profile. The output must be a `/Volumes/...` path
 # MAGIC (driver and executors write it). The notebook only reads its widgets and calls the same job
 # MAGIC `spark-submit.sh train` runs; the logic lives in the installed package (jobs/, lib/, udfs/).
 
 # COMMAND ----------
 
-# MAGIC %pip install -e /Workspace/Repos/webfaq-spark[models,retrieval]
+# The package: attached to the run (the Airflow DAG passes the wheel as `package`), installed on the
+# cluster, or, when neither, the Git folder holding this notebook (the folder above notebooks/).
+import importlib.util, os, subprocess, sys
+
+dbutils.widgets.text("package", "", "webfaq-spark wheel to pip-install (empty = installed, or this Git folder)")
+package = dbutils.widgets.get("package").strip()
+if package:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"{package}[models,retrieval]"], check=True)
+elif importlib.util.find_spec("jobs.base") is None:
+    sys.path.insert(0, os.path.dirname(os.getcwd()))
 
 # COMMAND ----------
 
 from jobs.train import TrainJob
 
-dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", TrainJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
+dbutils.widgets.dropdown("profile", TrainJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.dropdown("strategy", "denoised", ["rn", "top4", "denoised", "margin-mse"], "Strategy")
-dbutils.widgets.text("output", "/dbfs/webfaq/models/denoised", "Output folder (/dbfs/...)")
+dbutils.widgets.text("output", "", "Output folder: /Volumes/<catalog>/<schema>/<volume>/models/<name>")
 dbutils.widgets.text("base_model", "", "Base model (empty = models.retriever_base)")
-dbutils.widgets.text("language", "", "Languages, comma-separated (empty = all)")
+dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
 dbutils.widgets.text("epochs", "", "Epochs (empty = train.epochs)")
 dbutils.widgets.text("batch_size", "", "Global batch size (empty = train.batch_size)")
 dbutils.widgets.text("max_steps", "", "Stop after N steps (empty = none)")
-dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
 
 # COMMAND ----------
 
-TrainJob.run_notebook(dbutils, options=('strategy', 'output', 'base_model', 'language', 'epochs', 'batch_size',
+TrainJob.run_notebook(dbutils, options=('strategy', 'output', 'base_model', 'languages', 'epochs', 'batch_size',
                                         'max_steps'))

@@ -8,21 +8,30 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install -e /Workspace/Repos/webfaq-spark[models,retrieval]
+# The package: attached to the run (the Airflow DAG passes the wheel as `package`), installed on the
+# cluster, or, when neither, the Git folder holding this notebook (the folder above notebooks/).
+import importlib.util, os, subprocess, sys
+
+dbutils.widgets.text("package", "", "webfaq-spark wheel to pip-install (empty = installed, or this Git folder)")
+package = dbutils.widgets.get("package").strip()
+if package:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"{package}[models,retrieval]"], check=True)
+elif importlib.util.find_spec("jobs.base") is None:
+    sys.path.insert(0, os.path.dirname(os.getcwd()))
 
 # COMMAND ----------
 
 from jobs.evaluate import EvaluateJob
 
-dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", EvaluateJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
+dbutils.widgets.dropdown("profile", EvaluateJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.dropdown("retriever", "dense", ["bm25", "dense", "hybrid"], "Retriever")
 dbutils.widgets.text("model", "", "Model name or folder (dense, hybrid)")
-dbutils.widgets.text("beir", "/dbfs/webfaq/beir", "BEIR folder (benchmark --export)")
-dbutils.widgets.text("language", "", "Language (empty = every collection)")
-dbutils.widgets.text("output", "/dbfs/webfaq/evaluate", "Output folder")
-dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+dbutils.widgets.text("beir", "", "BEIR folder (benchmark --export): /Volumes/...")
+dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = every collection)")
+dbutils.widgets.text("output", "", "Output folder: /Volumes/... (empty = evaluate.output_dir)")
+dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
 
 # COMMAND ----------
 
-EvaluateJob.run_notebook(dbutils, options=('retriever', 'model', 'beir', 'language', 'output'))
+EvaluateJob.run_notebook(dbutils, options=('retriever', 'model', 'beir', 'languages', 'output'))

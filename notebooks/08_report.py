@@ -8,16 +8,25 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install -e /Workspace/Repos/webfaq-spark
+# The package: attached to the run (the Airflow DAG passes the wheel as `package`), installed on the
+# cluster, or, when neither, the Git folder holding this notebook (the folder above notebooks/).
+import importlib.util, os, subprocess, sys
+
+dbutils.widgets.text("package", "", "webfaq-spark wheel to pip-install (empty = installed, or this Git folder)")
+package = dbutils.widgets.get("package").strip()
+if package:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+elif importlib.util.find_spec("jobs.base") is None:
+    sys.path.insert(0, os.path.dirname(os.getcwd()))
 
 # COMMAND ----------
 
 from jobs.report import ReportJob
 
-dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", ReportJob.profile("databricks"), ["databricks", "gpu"], "Profile")
-dbutils.widgets.text("output", "dbfs:/webfaq/report", "Output folder (report.html, report.md, tables/, figures/)")
-dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
+dbutils.widgets.dropdown("profile", ReportJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
+dbutils.widgets.text("output", "", "Output folder: /Volumes/... or a cloud URI (report.html, report.md, tables/, figures/)")
+dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
 
 # COMMAND ----------
 
@@ -25,7 +34,7 @@ ReportJob.run_notebook(dbutils, options=('output',))
 
 # COMMAND ----------
 
-# Show the page in the notebook (the /dbfs mount of the output folder).
-output = dbutils.widgets.get("output")
-if output.startswith("dbfs:/"):
-    displayHTML(open("/dbfs/" + output[len("dbfs:/"):].lstrip("/") + "/report.html", encoding="utf-8").read())
+# Show the page in the notebook when the output folder is a path the driver can open (a volume).
+output = dbutils.widgets.get("output").rstrip("/")
+if output.startswith("/Volumes/"):
+    displayHTML(open(output + "/report.html", encoding="utf-8").read())

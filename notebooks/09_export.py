@@ -8,18 +8,27 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install -e /Workspace/Repos/webfaq-spark
+# The package: attached to the run (the Airflow DAG passes the wheel as `package`), installed on the
+# cluster, or, when neither, the Git folder holding this notebook (the folder above notebooks/).
+import importlib.util, os, subprocess, sys
+
+dbutils.widgets.text("package", "", "webfaq-spark wheel to pip-install (empty = installed, or this Git folder)")
+package = dbutils.widgets.get("package").strip()
+if package:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
+elif importlib.util.find_spec("jobs.base") is None:
+    sys.path.insert(0, os.path.dirname(os.getcwd()))
 
 # COMMAND ----------
 
 from jobs.export import ExportJob
 
-dbutils.widgets.text("warehouse", "dbfs:/webfaq/warehouse", "Warehouse")
-dbutils.widgets.dropdown("profile", ExportJob.profile("databricks"), ["databricks", "gpu"], "Profile")
+dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
+dbutils.widgets.dropdown("profile", ExportJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
 dbutils.widgets.dropdown("format", "hf", ["hf"], "Format")
-dbutils.widgets.text("output", "dbfs:/webfaq/exports/hf", "Output folder")
+dbutils.widgets.text("output", "", "Output folder: /Volumes/... or a cloud URI")
 dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
-dbutils.widgets.text("conf", "", "Overrides KEY=VALUE, comma-separated")
+dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
 
 # COMMAND ----------
 

@@ -25,6 +25,10 @@ if os.environ.get("HYPOTHESIS_EXAMPLES"):
     _PROFILE = "custom"
 settings.load_profile(_PROFILE)
 SHARED_DATA = Path(os.environ.get("WEBFAQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# What the suite generates for itself (the JVM class-data archive, the code zip of spark-submit.sh)
+# goes to the checkout's build/ (ignored by git), where it outlives a test run as a cache does,
+# rather than to the user's ~/.cache; WEBFAQ_CACHE_DIR chooses another folder.
+os.environ.setdefault("WEBFAQ_CACHE_DIR", str(ROOT / "build" / "cache"))
 
 
 @pytest.hookimpl(trylast=True)

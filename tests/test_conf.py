@@ -29,6 +29,50 @@ def test_overrides_win_and_values_are_typed():
     assert confmod.table_path(conf, "qa_pairs") == "/data/wh/qa_pairs"
 
 
+def test_profiles_stack_left_to_right_the_last_winning():
+    conf = confmod.load_conf("cluster,gpu")
+    assert conf["profile"] == "cluster,gpu"
+    # cluster's master, warehouse and settings stay; gpu adds its executors' GPUs and batch sizes
+    assert conf["warehouse"] == "s3a://my-bucket/webfaq/warehouse" and conf["spark"]["master"] is None
+    settings = conf["spark"]["conf"]
+    assert settings["spark.sql.shuffle.partitions"] == "400"
+    assert settings["spark.executor.resource.gpu.amount"] == "1"
+    assert settings["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"  # from base.yaml
+    assert conf["annotate"]["batch_size"] == 128 and conf["bitexts"]["search"] == "faiss"
+    local_gpu = confmod.load_conf("local,gpu")
+    assert local_gpu["spark"]["master"] == "local[*]" and local_gpu["warehouse"] == "warehouse"
+    assert local_gpu["spark"]["conf"]["spark.sql.shuffle.partitions"] == "4"
+    # the last profile wins where two set the same key
+    assert confmod.load_conf("gpu,cluster")["spark"]["conf"]["spark.python.worker.reuse"] == "true"
+    assert confmod.load_conf("local,cluster")["spark"]["master"] is None
+    assert confmod.load_conf("cluster,local")["spark"]["master"] == "local[*]"
+    # overrides still win over every profile, and keys of any profile are known
+    assert confmod.load_conf("cluster,gpu", ["annotate.batch_size=7"])["annotate"]["batch_size"] == 7
+    with pytest.raises(confmod.ConfError, match="unknown profile 'prod'"):
+        confmod.load_conf("cluster,prod")
+    with pytest.raises(confmod.ConfError, match="bad profile 'cluster,'"):
+        confmod.load_conf("cluster,")
+    assert confmod.stack_profiles("cluster", "gpu") == "cluster,gpu"
+    assert confmod.stack_profiles("cluster,gpu", "gpu") == "cluster,gpu"
+
+
+def test_stacked_profiles_reach_spark_submit_and_the_job():
+    from jobs.annotate import AnnotateJob
+
+    out = subprocess.run([sys.executable, "-m", "jobs.base", "spark-submit-args", "annotate", "--profile", "cluster,gpu"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    flags = out.stdout.splitlines()
+    for setting in ("spark.sql.shuffle.partitions=400", "spark.executor.resource.gpu.amount=1",
+                    "spark.task.resource.gpu.amount=1", "spark.executor.memoryOverhead=8g",
+                    "spark.task.maxFailures=8"):
+        assert setting in flags
+    job = AnnotateJob()
+    args = job.build_parser().parse_args(["--profile", "cluster,gpu", "--warehouse", "/wh"])
+    conf = job.load_conf(args)
+    assert conf["profile"] == "cluster,gpu" and conf["annotate"]["batch_size"] == 128 and conf["warehouse"] == "/wh"
+
+
 def test_missing_keys_and_profiles_are_named_in_the_error():
     conf = confmod.load_conf("local")
     with pytest.raises(confmod.ConfError, match="models.nonexistent"):
@@ -60,8 +104,9 @@ def test_stages_declare_their_resources_and_the_submit_flags_carry_them():
 
     assert job_class("annotate") is AnnotateJob
     assert [job_class(s).profile("cluster") for s in ("extract", "annotate", "bitexts", "benchmark", "mine",
-                                                      "evaluate")] == ["cluster", "gpu", "gpu", "cluster", "gpu",
-                                                                       "cluster"]
+                                                      "evaluate")] == ["cluster", "cluster,gpu", "cluster,gpu",
+                                                                       "cluster", "cluster,gpu", "cluster"]
+    assert AnnotateJob.profile("databricks,gpu") == "databricks,gpu"
     gpu = confmod.load_conf("gpu")
     annotate = confmod.spark_submit_args(gpu, AnnotateJob.resources)
     assert "spark.task.resource.gpu.amount=1" in annotate and "spark.executor.memoryOverhead=8g" in annotate
@@ -95,15 +140,112 @@ def test_spark_submit_wrapper_help_and_bad_stage():
     assert listing.returncode == 0 and "extract" in listing.stdout
 
 
-def test_notebooks_are_databricks_source_files_that_call_a_job():
+def _notebook_cells(text: str) -> list[str]:
+    """The cells of a notebook in Databricks' source format: a header line, then cells separated
+    by ``# COMMAND ----------`` lines; a cell of ``# MAGIC`` lines is a magic (%md, %pip, %run) cell."""
+    assert text.startswith("# Databricks notebook source\n")
+    return [cell.strip("\n") for cell in text[len("# Databricks notebook source\n"):].split("\n# COMMAND ----------\n")]
+
+
+class NotebookWidgets:
+    """``dbutils.widgets`` as Databricks runs a notebook: ``text``/``dropdown`` define a widget with its
+    default (a dropdown's default must be one of its choices), ``get`` reads the value a run sets or
+    the default, and raises for a widget never defined."""
+
+    def __init__(self, values):
+        self.values, self.defaults = values, {}
+
+    def text(self, name, default, label=None):
+        self.defaults[name] = default
+
+    def dropdown(self, name, default, choices, label=None):
+        assert default in choices, (name, default, choices)
+        self.defaults[name] = default
+
+    def get(self, name):
+        if name not in self.defaults:
+            raise ValueError(f"InputWidgetNotDefined: {name}")
+        return self.values.get(name, self.defaults[name])
+
+
+def test_notebooks_parse_as_databricks_source_and_run_their_job(monkeypatch):
+    """Each notebook read as Databricks reads it, its Python cells run in order with Databricks'
+    widgets; the job's own run is replaced by the parsing of its arguments (no Spark)."""
+    import ast
+    import importlib
+
+    from jobs.base import SparkJob
+
+    runs = []
+
+    def main(self, argv):
+        runs.append((self.name, argv, self.build_parser().parse_args(argv)))
+        return 0
+
+    monkeypatch.setattr(SparkJob, "main", main)
     notebooks = sorted((ROOT / "notebooks").glob("*.py"))
-    assert notebooks
+    stages = sorted(p.stem for p in (ROOT / "jobs").glob("*.py") if p.stem not in ("__init__", "base"))
+    assert {n.stem.split("_", 1)[1] for n in notebooks} <= set(stages) and (ROOT / "notebooks" / "10_maintain.py") in notebooks
     for notebook in notebooks:
         text = notebook.read_text()
-        assert text.startswith("# Databricks notebook source\n"), notebook.name
-        assert "# COMMAND ----------" in text
-        assert "dbutils.widgets" in text
-        assert "from jobs." in text and ".run_notebook(dbutils" in text
+        assert "/Workspace/Repos" not in text and "dbfs:/" not in text, notebook.name
+        cells = _notebook_cells(text)
+        assert cells[0].startswith("# MAGIC %md")
+        dbutils = type("DBUtils", (), {})()
+        dbutils.widgets = NotebookWidgets({"output": "/Volumes/main/webfaq/files/out", "warehouse": "/Volumes/main/webfaq/wh",
+                                           "beir": "/Volumes/main/webfaq/files/beir",
+                                           "conf": '{"annotate.tasks": ["topic", "question_type"], "extract.needle": "FAQPage"}'})
+        scope = {"dbutils": dbutils, "display": lambda *a: None, "displayHTML": lambda *a: None}
+        before = len(runs)
+        for cell in cells:
+            lines = cell.splitlines()
+            if all(line.startswith("# MAGIC") for line in lines):
+                assert not any(line.startswith("# MAGIC %pip") for line in lines), notebook.name
+                continue
+            tree = ast.parse(cell, filename=notebook.name)  # valid Python, as Databricks runs it
+            if "spark.read" in cell or "displayHTML" in cell:
+                continue  # shows a table or the report: needs the workspace
+            exec(compile(tree, notebook.name, "exec"), scope)
+        assert len(runs) == before + 1, notebook.name
+        stage, argv, args = runs[-1]
+        assert notebook.stem.endswith(stage)
+        assert dbutils.widgets.defaults["warehouse"] == "" and dbutils.widgets.defaults["package"] == ""
+        assert args.warehouse == "/Volumes/main/webfaq/wh"
+        assert args.conf == ['annotate.tasks=["topic", "question_type"]', "extract.needle=FAQPage"]
+        job = importlib.import_module(f"jobs.{stage}")
+        assert stage == getattr(job, [n for n in dir(job) if n.endswith("Job") and n != "SparkJob"][0]).name
+    # The overrides reached the configuration whole: the list kept its comma.
+    assert confmod.load_conf("databricks", runs[0][2].conf)["annotate"]["tasks"] == ["topic", "question_type"]
+
+
+def test_the_conf_widget_takes_json_or_lines_and_never_splits_on_commas(monkeypatch):
+    from jobs.annotate import AnnotateJob
+    from jobs.base import UsageError, notebook_overrides
+
+    assert notebook_overrides('{"annotate.tasks": ["topic", "question_type"], "annotate.batch_size": 64, '
+                              '"extract.needle": "FAQ, Page"}') == [
+        'annotate.tasks=["topic", "question_type"]', "annotate.batch_size=64", "extract.needle=FAQ, Page"]
+    assert notebook_overrides("annotate.tasks=[topic, question_type]\n\n# a comment\n  annotate.batch_size=64 \n") == [
+        "annotate.tasks=[topic, question_type]", "annotate.batch_size=64"]
+    assert notebook_overrides("  ") == []
+    with pytest.raises(UsageError, match="conf widget: not a JSON object"):
+        notebook_overrides('{"annotate.tasks": [topic]}')
+    monkeypatch.setattr(AnnotateJob, "main", lambda self, argv: 0)
+    dbutils = type("DBUtils", (), {})()
+    dbutils.widgets = Widgets({"warehouse": "/wh", "conf": "annotate.tasks=[topic, question_type]\nextract.needle=FAQ, Page"})
+    conf = AnnotateJob.run_notebook(dbutils)
+    assert conf["annotate"]["tasks"] == ["topic", "question_type"] and conf["extract"]["needle"] == "FAQ, Page"
+    assert conf["profile"] == "databricks,gpu" and conf["warehouse"] == "/wh"
+
+
+def test_the_databricks_profile_has_no_default_warehouse(tmp_path, capsys):
+    from jobs.maintain import MaintainJob
+
+    assert confmod.load_conf("databricks")["warehouse"] is None
+    assert MaintainJob().main(["--profile", "databricks"]) == 2
+    assert capsys.readouterr().err == ("spark-submit.sh maintain: error: no warehouse: the profile 'databricks' sets none; "
+                                       "pass --warehouse (a folder or URI: /Volumes/<catalog>/<schema>/<volume>/webfaq, "
+                                       "abfss://..., s3://...)\n")
 
 
 class Widgets:
@@ -147,6 +289,10 @@ def test_unknown_keys_name_the_nearest_and_values_have_base_yaml_types():
                                          "spark.conf.[spark.any.setting]=3", "annotate.truncate_dim=null"])
     assert conf["extract"]["langid"]["top1_threshold"] == 1.0 and conf["warehouse"] == "2024"
     assert conf["spark"]["conf"]["spark.any.setting"] == 3 and conf["annotate"]["truncate_dim"] is None
+    # YAML 1.1 reads 2e-5 (no dot) as a string: a number key takes it as the number; a string stays refused.
+    assert confmod.load_conf("local", ["train.learning_rate=2e-5"])["train"]["learning_rate"] == 2e-5
+    with pytest.raises(confmod.ConfError, match="train.learning_rate takes a number"):
+        confmod.load_conf("local", ["train.learning_rate=fast"])
 
 
 def test_bad_conf_values_exit_2_before_spark(tmp_path, capsys, shared_data):
@@ -210,7 +356,7 @@ def test_notebooks_take_the_profile_the_job_declares(monkeypatch):
     for notebook in sorted((ROOT / "notebooks").glob("*.py")):
         text = notebook.read_text()
         if 'widgets.dropdown("profile"' in text:
-            assert 'Job.profile("databricks"), ["databricks", "gpu"]' in text, notebook.name
+            assert 'Job.profile("databricks"), ["databricks", "databricks,gpu"]' in text, notebook.name
     seen = []
     monkeypatch.setattr(AnnotateJob, "main", lambda self, argv: seen.append(argv) or 0)
     monkeypatch.setattr(ExtractJob, "main", lambda self, argv: seen.append(argv) or 0)
@@ -218,7 +364,8 @@ def test_notebooks_take_the_profile_the_job_declares(monkeypatch):
     dbutils.widgets = Widgets({"warehouse": "/wh"})  # no profile widget: the job's own choice
     AnnotateJob.run_notebook(dbutils)
     ExtractJob.run_notebook(dbutils)
-    assert seen == [["--profile", "gpu", "--warehouse", "/wh"], ["--profile", "databricks", "--warehouse", "/wh"]]
+    assert seen == [["--profile", "databricks,gpu", "--warehouse", "/wh"],
+                    ["--profile", "databricks", "--warehouse", "/wh"]]
 
 
 def test_locations_are_absolute_unless_they_are_uris(tmp_path, monkeypatch):

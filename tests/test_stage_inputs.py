@@ -29,7 +29,7 @@ def beir_folder(tmp_path, shared_data):
 def evaluate(folder, capsys) -> tuple[int, str]:
     from jobs.evaluate import EvaluateJob
 
-    code = EvaluateJob().main(["--beir", str(folder), "--language", "deu", "--warehouse", str(folder.parent / "wh")])
+    code = EvaluateJob().main(["--beir", str(folder), "--languages", "deu", "--warehouse", str(folder.parent / "wh")])
     return code, capsys.readouterr().err
 
 

@@ -154,10 +154,13 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     One Delta commit: the new rows, plus the stored rows of the same origins whose flag changes
     because a new pair repeats their question. Returns ``{'inserted': n, 'flagged': n}``, where
     ``flagged`` counts the pairs this run marked as repeated (new ones and stored ones).
+
+    The merge reads and rewrites only the language partitions of those rows: a stored row it
+    updates carries its own language, and a new id is in no partition (the anti-join says so).
     """
     from delta.tables import DeltaTable
 
-    from udfs.delta import is_delta_table, merge_metrics
+    from udfs.delta import is_delta_table, merge_metrics, partition_condition
 
     if not is_delta_table(spark, path):
         (_flag_repeated(pairs).select(*columns(QA_PAIRS)).write.format("delta")
@@ -175,8 +178,13 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     source = candidates.where(F.col("_stored_flag").isNull()
                               | (F.col("_stored_flag") != F.col("duplicate_question"))).persist()
     new_flagged = source.where(F.col("_stored_flag").isNull() & F.col("duplicate_question")).count()
+    languages = [r["language"] for r in source.select("language").distinct().collect()]
+    if not languages:
+        source.unpersist()
+        return {"inserted": 0, "flagged": new_flagged}
+    condition = f"{partition_condition({'language': languages})} AND t.id = s.id"
     metrics = merge_metrics(
-        table.alias("t").merge(source.alias("s"), "t.id = s.id").withSchemaEvolution()  # adds new columns
+        table.alias("t").merge(source.alias("s"), condition).withSchemaEvolution()  # adds new columns
         .whenMatchedUpdate(set={"duplicate_question": "s.duplicate_question"})
         .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns(QA_PAIRS)})
         .execute())

@@ -30,7 +30,8 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
     for key, value in confmod.spark_settings(conf, resources).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", "WARN"))
+    default_level = "INFO" if confmod.verbose(conf) else "WARN"  # --verbose: Spark's own lines too
+    spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", default_level))
     return spark
 
 

@@ -430,3 +430,15 @@ def _remote_input(uri: str, base_uri: str | None, source: str | None,
 def check_inputs(uris: list[str]) -> list[str]:
     """The local (or ``file://``) inputs that do not exist; remote ones are not checked here."""
     return [uri for uri in uris if not _is_remote(uri) and not os.path.isfile(_local_path(uri))]
+
+
+def total_size(uris: list[str]) -> int | None:
+    """The bytes of all ``uris`` when every one is a local file (for progress lines), else None:
+    a remote size would cost a request per file."""
+    if any(_is_remote(uri) for uri in uris):
+        return None
+    try:
+        return sum(os.path.getsize(_local_path(uri)) for uri in uris)
+    except OSError:
+        return None
+

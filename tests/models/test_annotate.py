@@ -228,7 +228,7 @@ def test_annotate_job_end_to_end_partial_and_rerun(spark, warehouse, shared_data
     assert 0 < len(expected_label_languages) < pairs.language.nunique()   # some languages get no labels
 
     # a trial run stops after 300 pairs, as an interrupted run would
-    assert AnnotateJob().main(_job_args(warehouse, tiny, "--max-pairs", "300")) == 0
+    assert AnnotateJob().main(_job_args(warehouse, tiny, "--limit", "300")) == 0
     path = str(warehouse / "qa_annotations")
     table = spark.read.format("delta").load(path)
     assert table.count() == 300 and table.columns == columns(QA_ANNOTATIONS)

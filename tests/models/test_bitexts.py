@@ -274,7 +274,7 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
         str(warehouse / "qa_annotations"))
 
     export = tmp_path / "export"
-    args = ["--warehouse", str(warehouse), "--conf", f"models.labse={minilm}", "--export-dir", str(export),
+    args = ["--warehouse", str(warehouse), "--conf", f"models.labse={minilm}", "--export", str(export),
             "--conf", "bitexts.candidate_threshold=0.5", "--conf", "bitexts.threshold=0.5",
             "--conf", "bitexts.min_pairs_per_language_pair=20", "--conf", "bitexts.max_pairs_per_language=200"]
     assert BitextsJob().main(args) == 0
@@ -339,7 +339,7 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
     shutil.copytree(warehouse, other, ignore=lambda folder, names: ["bitexts"] if folder == str(warehouse) else [])
     bar = int(per_pair.max())
     assert BitextsJob().main([a.replace(str(warehouse), str(other)) for a in args]
-                             + ["--export-dir", str(tmp_path / "export-2"),
+                             + ["--export", str(tmp_path / "export-2"),
                                 "--conf", f"bitexts.min_pairs_per_language_pair={bar}"]) == 0
     out = capsys.readouterr().out
     high = json.loads([ln for ln in out.splitlines() if ln.startswith("{") and '"counters"' in ln][-1])["counters"]

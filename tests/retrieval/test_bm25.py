@@ -188,8 +188,8 @@ def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, t
     # One collection folder needs its language; bad folders are usage errors (before Spark starts,
     # nothing written: the output folder is the test's own all the same).
     assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"), "--beir",
-                               str(out / "deu"), "--language", "deu", "--split", "test"]) == 0
+                               str(out / "deu"), "--languages", "deu", "--split", "test"]) == 0
     assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"),
                                "--beir", str(tmp_path / "nope")]) == 2
     assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"),
-                               "--beir", str(out), "--language", "fra"]) == 2
+                               "--beir", str(out), "--languages", "fra"]) == 2

@@ -59,7 +59,7 @@ def test_dense_and_hybrid_match_the_libraries(spark, collection, tmp_path):
           "--conf", "evaluate.dense.texts_per_task=50", "--conf", f"evaluate.index_dir={tmp_path / 'idx'}"]
     out = tmp_path / "eval"
     assert EvaluateJob().main(wh + ["--retriever", "dense", "--model", minilm, "--beir", str(collection),
-                                    "--language", "eng", "--output", str(out)]) == 0
+                                    "--languages", "eng", "--output", str(out)]) == 0
     c, ref = reference_dense_run(collection, minilm)
     got = results.read_trec_run(out / "dense" / "eng.trec")
     assert set(got) == set(ref) and all(len(got[q]) == 100 for q in got)
@@ -79,7 +79,7 @@ def test_dense_and_hybrid_match_the_libraries(spark, collection, tmp_path):
 
     # Hybrid: Pyserini BM25 and the same dense run, fused by the rule of lib/retrieval/dense.py.
     assert EvaluateJob().main(wh + ["--retriever", "hybrid", "--model", minilm, "--beir", str(collection),
-                                    "--language", "eng", "--output", str(out)]) == 0
+                                    "--languages", "eng", "--output", str(out)]) == 0
     build_index(((i, d["text"]) for i, d in c.corpus.items()), tmp_path / "ref-idx", "eng")
     hits = Bm25Searcher(tmp_path / "ref-idx", "eng").search(list(c.queries), list(c.queries.values()), k=1000,
                                                            with_text=False)
@@ -97,13 +97,13 @@ def test_dense_usage_errors(collection, tmp_path, capsys):
     from jobs.evaluate import EvaluateJob
 
     wh = ["--warehouse", str(tmp_path / "wh"), "--output", str(tmp_path / "o")]
-    assert EvaluateJob().main(wh + ["--retriever", "dense", "--beir", str(collection), "--language", "eng"]) == 2
+    assert EvaluateJob().main(wh + ["--retriever", "dense", "--beir", str(collection), "--languages", "eng"]) == 2
     assert "needs --model" in capsys.readouterr().err
     assert EvaluateJob().main(wh + ["--retriever", "dense", "--model", str(tmp_path / "nope"), "--beir",
-                                    str(collection), "--language", "eng"]) == 2
+                                    str(collection), "--languages", "eng"]) == 2
     assert "--model dense" in capsys.readouterr().err
     assert EvaluateJob().main(wh + ["--retriever", "bm25", "--model", "x", "--beir", str(collection),
-                                    "--language", "eng"]) == 2
+                                    "--languages", "eng"]) == 2
     assert not (tmp_path / "wh").exists() and not (tmp_path / "o").exists()
 
 
