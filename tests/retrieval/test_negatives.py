@@ -55,7 +55,8 @@ def test_denoised_drops_above_high_and_below_low_and_is_seeded():
     assert len(draws) > 5                                                          # the seed matters
     few = neg.select("denoised", 0.8, [0.95, 0.5, 0.05], 7, "q1")                  # fewer than 4 left
     assert few.indices == [1]
-    four = neg.select("denoised", 0.8, [0.3, 0.6, 0.95, 0.2, 0.5], 7, "q1")        # exactly 4 left: all, best first
+    # Exactly 4 left: all of them, best first (not a draw: for "q2" a sample of 4 gives [0, 4, 3, 1]).
+    four = neg.select("denoised", 0.8, [0.3, 0.6, 0.95, 0.2, 0.5], 7, "q2")
     assert four.indices == [1, 4, 0, 3]
 
 
