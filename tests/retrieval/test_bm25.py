@@ -75,7 +75,9 @@ def test_stemming_per_language_and_neutral_fallback(pyserini, tmp_path):
     assert v.choice.kind == "neutral"
     assert [h.doc_id for h in v.search(["q"], ["việt nam"], k=5)["q"]] == ["d2"]
     assert v.search(["q"], ["run"], k=5)["q"] == []               # English would stem running -> run
-    e = bm25.Bm25Searcher(tmp_path / "vie", "eng")                # same index, other analyzer: no match
+    assert [h.doc_id for h in v.search(["q"], ["running"], k=5)["q"]] == ["d4"]
+    e = bm25.Bm25Searcher(tmp_path / "vie", "eng")                # same index, English analyzer: the query
+    assert e.language == "eng" and e.search(["q"], ["running"], k=5)["q"] == []   # becomes 'run', not indexed
     # A corpus smaller than k gives what it has.
     assert len(s.search(["q"], ["Garten Viren Kinder Impfungen"], k=200)["q"]) == 2
     e.close()
@@ -110,10 +112,34 @@ def test_metrics_agree_with_trec_eval_definitions():
     assert mean["queries"] == 3 and mean["mrr_at_10"] == pytest.approx(0.5 / 3)
 
 
+def bm25_recount(collection_dir, language, k1, b, index_dir) -> float:
+    """NDCG@10 of BM25 on a BEIR collection's train split, recounted without the job (no Spark):
+    Lucene index, Pyserini search, and trec_eval's ndcg_cut_10 through pytrec_eval directly."""
+    import pytrec_eval
+
+    from lib.retrieval import beir
+
+    c = beir.read_collection(collection_dir, "train")
+    bm25.build_index(((i, beir.doc_contents(d["title"], d["text"])) for i, d in c.corpus.items()), index_dir, language)
+    searcher = bm25.Bm25Searcher(index_dir, language, k1=k1, b=b)
+    qids = sorted(c.queries)
+    hits = searcher.search(qids, [c.queries[q] for q in qids], k=1000)
+    searcher.close()
+    run = {q: {h.doc_id: float(h.score) for h in hits[q]} for q in qids if hits[q]}
+    scores = pytrec_eval.RelevanceEvaluator(c.qrels, {"ndcg_cut_10"}).evaluate(run)
+    return sum(scores.get(q, {}).get("ndcg_cut_10", 0.0) for q in c.qrels) / len(c.qrels)
+
+
 @pytest.mark.slow
-def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, tmp_path, capsys):
+def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, tmp_path, pyserini, capsys):
+    import json
+
+    from deltalake import DeltaTable
+
     from jobs.benchmark import BenchmarkJob
     from jobs.evaluate import EvaluateJob
+    from lib.retrieval import beir
+    from lib.retrieval.results import read_trec_run
     from tests.qa_fixtures import write_qa_pairs_table
 
     write_qa_pairs_table(spark, shared_data, str(warehouse / "qa_pairs"))
@@ -122,28 +148,48 @@ def test_evaluate_job_on_an_exported_collection(spark, warehouse, shared_data, t
                                 "--conf", "benchmark.max_test_queries=2"]) == 0
     # Evaluate the train split (the test split has one query per origin, 2 here).
     capsys.readouterr()
-    assert EvaluateJob().main(["--warehouse", str(warehouse), "--beir", str(out), "--split", "train",
-                               "--json", str(tmp_path / "r.json"), "--output", str(tmp_path / "eval")]) == 0
+    common = ["--warehouse", str(warehouse), "--beir", str(out), "--split", "train"]
+    assert EvaluateJob().main(common + ["--json", str(tmp_path / "r.json"), "--output", str(tmp_path / "eval")]) == 0
     text = capsys.readouterr().out
-    assert "NDCG@10" in text and "deu" in text and "eng" in text
-    import json
-
+    assert "k1=0.9, b=0.4" in text and "NDCG@10" in text and "deu" in text and "eng" in text
     results = json.loads((tmp_path / "r.json").read_text())
     assert set(results) == {"deu", "eng"}
-    for lang, r in results.items():
-        assert 0.4 < r["ndcg_at_10"] < 0.7 and r["recall_at_100"] > 0.8 and r["k1"] == 0.9 and r["b"] == 0.4
-    # The figures as numbers in runs.metrics, the run as TREC files beside the per-query measures.
-    from deltalake import DeltaTable
+    # Other BM25 parameters: --k1/--b reach the search (the figures change) and are reported.
+    assert EvaluateJob().main(common + ["--k1", "1.2", "--b", "0.75", "--json", str(tmp_path / "r2.json"),
+                                        "--output", str(tmp_path / "eval2")]) == 0
+    assert "k1=1.2, b=0.75" in capsys.readouterr().out
+    other = json.loads((tmp_path / "r2.json").read_text())
+    for lang in ("deu", "eng"):
+        train = beir.read_qrels(out / lang / "qrels" / "train.tsv")
+        assert results[lang]["queries"] == other[lang]["queries"] == len(train)
+        assert (results[lang]["k1"], results[lang]["b"], other[lang]["k1"], other[lang]["b"]) == (0.9, 0.4, 1.2, 0.75)
+        # The job's NDCG@10 is the recount's, for each setting (Lucene is deterministic).
+        for r, k1, b in ((results, 0.9, 0.4), (other, 1.2, 0.75)):
+            want = bm25_recount(out / lang, lang, k1, b, tmp_path / f"index-{lang}-{k1}")
+            assert r[lang]["ndcg_at_10"] == pytest.approx(want, abs=1e-9), (lang, k1, b)
+        assert results[lang]["ndcg_at_10"] != other[lang]["ndcg_at_10"]
+        assert results[lang]["recall_at_100"] > 0.8
 
-    from lib.retrieval.results import read_trec_run
-
-    row = sorted(DeltaTable(str(warehouse / "runs")).to_pyarrow_table().to_pylist(), key=lambda r: r["started_at"])[-1]
-    assert dict(row["metrics"])["bm25/deu/ndcg_at_10"] == pytest.approx(results["deu"]["ndcg_at_10"])
-    assert not [k for k in dict(row["counters"]) if "x10000" in k]
+    # One runs row per evaluation: its inputs, counters, and the figures as numbers in metrics.
+    runs = sorted(DeltaTable(str(warehouse / "runs")).to_pyarrow_table().to_pylist(), key=lambda r: r["started_at"])
+    evaluations = [r for r in runs if r["job"] == "evaluate"]
+    assert len(evaluations) == 2
+    for row, r in zip(evaluations, (results, other)):
+        assert row["error"] is None and row["inputs"] == [str(out / "deu"), str(out / "eng"), "bm25=bm25"]
+        counters, figures = dict(row["counters"]), dict(row["metrics"])
+        for lang in ("deu", "eng"):
+            assert counters[f"queries_{lang}"] == r[lang]["queries"]
+            assert counters[f"documents_{lang}"] == len(beir.read_collection(out / lang, "train").corpus)
+            for measure in ("ndcg_at_10", "map", "mrr_at_10", "recall_at_100"):
+                assert figures[f"bm25/{lang}/{measure}"] == pytest.approx(r[lang][measure])
+        assert not [k for k in counters if "x10000" in k]
     run = read_trec_run(tmp_path / "eval" / "bm25" / "eng.trec")
     assert 0 < len(run) <= results["eng"]["queries"] and all(len(hits) <= 1000 for hits in run.values())
-    # One collection folder needs its language; bad folders are usage errors.
+    # One collection folder needs its language; bad folders are usage errors (before Spark starts,
+    # nothing written: the output folder is the test's own all the same).
     assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"), "--beir",
                                str(out / "deu"), "--languages", "deu", "--split", "test"]) == 0
-    assert EvaluateJob().main(["--beir", str(tmp_path / "nope")]) == 2
-    assert EvaluateJob().main(["--beir", str(out), "--languages", "fra"]) == 2
+    assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"),
+                               "--beir", str(tmp_path / "nope")]) == 2
+    assert EvaluateJob().main(["--warehouse", str(warehouse), "--output", str(tmp_path / "eval"),
+                               "--beir", str(out), "--languages", "fra"]) == 2

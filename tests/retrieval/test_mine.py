@@ -109,6 +109,7 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
     out = tmp_path / "export"
     assert MineJob().main(["--warehouse", str(warehouse), "--export", str(out), "--export-only",
                            "--strategy", "all", "--strategy", "denoised", "--strategy", "top4",
+                           "--strategy", "margin", "--strategy", "top10-scores",
                            "--export-format", "triplet", "--export-format", "flagembedding"]) == 0
     # FlagEmbedding's records after 'all': every mined candidate of every query that has one.
     lines = [json.loads(x) for f in sorted((out / "flagembedding" / "all" / "eng").glob("*.jsonl"))
@@ -124,10 +125,42 @@ def test_mine_end_to_end_rerun_and_export(spark, warehouse, shared_data, tiny_m3
     assert top4 and all(len(x["neg"]) == 4 for x in top4)
     triplets = pd.read_parquet(out / "triplet" / "denoised" / "eng")
     assert triplets.scores.map(lambda s: 0.1 <= s[1] <= 0.9).all()
+
+    # margin and top10-scores, recounted here from the stored scores by the published rules:
+    # margin keeps the 4 best candidates scored at most pos - |pos| x 0.05 (NV-Retriever's
+    # TopK-PercPos, sentence-transformers' relative_margin); top10-scores is the 10 best with the
+    # positive's score (MarginMSE's soft targets). Best score first, ties in mined order.
+    def best(rec, keep, n):
+        order = sorted((i for i, x in enumerate(rec["neg_scores"]) if keep(x)), key=lambda i: (-rec["neg_scores"][i], i))
+        return [rec["negatives"][i] for i in order[:n]], [rec["neg_scores"][i] for i in order[:n]]
+
+    def exported(strategy):
+        return {x["query_id"]: x for f in (out / "flagembedding" / strategy / "eng").glob("*.jsonl")
+                for x in map(json.loads, f.read_text().splitlines())}
+
+    margin, top10 = exported("margin"), exported("top10-scores")
+    removed_by_margin = 0
+    for rec in records:
+        limit = rec["pos_score"] - abs(rec["pos_score"]) * 0.05
+        removed_by_margin += sum(1 for x in rec["neg_scores"] if x > limit)
+        for got, (texts, scores) in ((margin.get(rec["query_id"]), best(rec, lambda x: x <= limit, 4)),
+                                     (top10.get(rec["query_id"]), best(rec, lambda x: True, 10))):
+            if not texts:
+                assert got is None              # nothing left: no record (counted as skipped_empty)
+                continue
+            assert got["neg"] == texts and got["neg_scores"] == pytest.approx(scores)
+            assert got["pos"] == [rec["positive"]] and got["pos_scores"] == pytest.approx([rec["pos_score"]])
+    assert len(top10) == sum(1 for r in records if r["negatives"]) and \
+        all(len(x["neg"]) == min(10, len(by_id[q]["negatives"])) for q, x in top10.items())
+    assert 0 < len(margin) <= len(top10)
     # (The seeded draw itself is checked in tests/retrieval/test_negatives.py, the loads in tests/exports/.)
     runs = sorted(read(warehouse / "runs"), key=lambda r: r["started_at"])
     counters = dict(runs[-1]["counters"])
-    assert {"fn_removed_denoised_eng", "fn_removed_margin_eng", "fn_removed_top4_eng"} <= set(counters)
+    assert counters["fn_removed_margin_eng"] == removed_by_margin
+    assert counters.get("fn_removed_top4_eng", 0) == counters.get("fn_removed_top10-scores_eng", 0) == 0
+    assert counters["fn_removed_denoised_eng"] == sum(1 for r in records for x in r["neg_scores"] if x > 0.9)
+    assert counters["exported_flagembedding_margin_eng"] == len(margin)
+    assert counters["exported_flagembedding_top10-scores_eng"] == len(top10)
     assert counters["exported_flagembedding_all_eng"] == len(lines)
     assert counters["exported_triplet_denoised_eng"] == len(triplets)
 
