@@ -80,8 +80,9 @@ class AnnotateJob(SparkJob):
             check_local_model(get(conf, TASK_MODEL_KEYS[task]), TASK_MODEL_KEYS[task])
         if args.limit is not None and args.limit < 1:
             raise UsageError("--limit must be at least 1")
-        if int(get(conf, "annotate.rows_per_commit")) < 1:
-            raise UsageError("annotate.rows_per_commit must be at least 1")
+        for key in ("rows_per_commit", "rows_per_task"):
+            if int(get(conf, f"annotate.{key}")) < 1:
+                raise UsageError(f"annotate.{key} must be at least 1")
 
     def inputs(self, args: argparse.Namespace) -> list[str]:
         return ["qa_pairs"]
@@ -103,6 +104,7 @@ class AnnotateJob(SparkJob):
 
         from lib.schemas import QA_ANNOTATIONS, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION
         from udfs.models.annotate import annotate_partitions
+        from udfs.models.encoders import even_partitions
         from udfs.progress import ProgressReporter
         from udfs.delta import is_delta_table, merge_new_rows, read_table
 
@@ -134,9 +136,12 @@ class AnnotateJob(SparkJob):
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(int(get(conf, "annotate.arrow_batch_rows"))))
         chunks = max(1, math.ceil(missing / int(get(conf, "annotate.rows_per_commit"))))
         udf = annotate_partitions(settings)
+        rows_per_task = int(get(conf, "annotate.rows_per_task"))
         with ProgressReporter(spark, "annotate"):
             for k in range(chunks):
                 part = todo if chunks == 1 else todo.where(F.pmod(F.xxhash64("id"), F.lit(chunks)) == k)
+                # evenly sized encoding tasks, not one per stored file (a large language is one file)
+                part = even_partitions(part, math.ceil(missing / chunks), rows_per_task)
                 annotated = part.mapInPandas(udf, schema=QA_ANNOTATIONS)
                 try:
                     merge_new_rows(spark, annotated, out_path, QA_ANNOTATIONS_KEY, QA_ANNOTATIONS_PARTITION,

@@ -50,8 +50,11 @@ class BitextsJob(SparkJob):
             mining = MiningSettings.from_conf(section)
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
+        if int(get(conf, "bitexts.rows_per_task")) < 1:
+            raise UsageError("bitexts.rows_per_task must be at least 1")
         return BitextSettings(model=str(get(conf, "models.labse")), mining=mining,
                               batch_size=int(get(conf, "bitexts.batch_size")),
+                              rows_per_task=int(get(conf, "bitexts.rows_per_task")),
                               max_seq_length=get(conf, "bitexts.max_seq_length"),
                               trust_remote_code=bool(get(conf, "bitexts.trust_remote_code")),
                               fp16_on_gpu=bool(get(conf, "bitexts.fp16_on_gpu")), run_id=self.run_id)

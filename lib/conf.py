@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from lib.jars import cached_jars, jars_dir
 from lib.resources import Resources, executor_gpus
 
 CONF_DIR = Path(os.environ.get("WEBFAQ_CONF_DIR", Path(__file__).resolve().parent.parent / "conf"))
@@ -342,7 +343,12 @@ def class_data_archive_options(path: str) -> str:
 def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, str]:
     """The Spark settings a session of this profile needs (Delta jars included when asked), with
     those of a stage's declared ``resources`` (its GPU request only where executors have GPUs), the
-    class-data archive in the cache folder and, unless the run is verbose, the quiet log4j2 file."""
+    class-data archive in the cache folder and, unless the run is verbose, the quiet log4j2 file.
+
+    Maven packages are asked for as ``spark.jars.packages`` until a session has recorded their
+    jars in the profile's ``spark.jars_cache`` folder (:mod:`lib.jars`), and as ``spark.jars``
+    (those files, no resolution) from then on.
+    """
     settings = {str(k): str(v) for k, v in (get(conf, "spark.conf", {}) or {}).items()}
     if resources is not None:
         settings.update(resources.spark_settings(executor_gpus(settings)))
@@ -361,7 +367,23 @@ def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, 
         if coordinate not in packages:
             packages.append(coordinate)
         settings["spark.jars.packages"] = ",".join(packages)
+    folder = jars_folder(conf, settings)
+    cached = cached_jars(folder) if folder is not None else None
+    if cached is not None:  # resolved before: start from the folder, no Ivy run
+        del settings["spark.jars.packages"]
+        settings["spark.jars"] = ",".join([j for j in settings.get("spark.jars", "").split(",") if j] + cached)
     return settings
+
+
+def jars_folder(conf: dict, settings: dict[str, str]) -> Path | None:
+    """Where the jars of the Maven packages in ``settings`` are (or will be) kept once resolved
+    (``lib.jars``), or None without packages or without ``spark.jars_cache``. A relative
+    ``spark.jars_cache`` is taken from the cache folder (:func:`cache_dir`)."""
+    root = get(conf, "spark.jars_cache", None)
+    packages = [p for p in settings.get("spark.jars.packages", "").split(",") if p.strip()]
+    if not root or not packages:
+        return None
+    return jars_dir(cache_path(conf, str(root)), packages)
 
 
 def spark_submit_args(conf: dict, resources: Resources | None = None) -> list[str]:
@@ -375,6 +397,9 @@ def spark_submit_args(conf: dict, resources: Resources | None = None) -> list[st
     packages = settings.pop("spark.jars.packages", None)
     if packages:
         args += ["--packages", packages]
+    jars = settings.pop("spark.jars", None)
+    if jars:
+        args += ["--jars", jars]
     driver_memory = settings.pop("spark.driver.memory", None)
     if driver_memory:
         args += ["--driver-memory", driver_memory]

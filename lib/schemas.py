@@ -167,6 +167,12 @@ question string,
 answer string,
 alternates array<string>
 """
+# The same rows with their L2-normalised mining vector and whether the mining text was cut at the
+# encoder's limit (the encoding step of bitexts, before the rows are grouped by origin).
+BITEXT_ENCODED = BITEXT_INPUT.rstrip() + """,
+embedding array<float>,
+truncated boolean
+"""
 
 # One row per mined bitext: the released fields first (language1 < language2), then the ids of the
 # two QA pairs (the key), whether their pages link each other by hreflang, and the run.

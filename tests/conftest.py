@@ -47,12 +47,20 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark_jars_cache(tmp_path_factory) -> Path:
+    """The test session's folder for Delta's jars: empty at first, so that the session resolves
+    them through Ivy and records them there (tests/test_jars.py)."""
+    return tmp_path_factory.mktemp("spark-jars")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_jars_cache):
     """One local[2] Spark session with Delta Lake for the whole test run (UTC, UI off)."""
     from lib.conf import load_conf
     from udfs.session import get_spark
 
-    conf = load_conf("local", ["spark.master=local[2]", "spark.conf.[spark.sql.shuffle.partitions]=2"])
+    conf = load_conf("local", ["spark.master=local[2]", "spark.conf.[spark.sql.shuffle.partitions]=2",
+                               f"spark.jars_cache={spark_jars_cache}"])
     session = get_spark(conf)
     yield session
     session.stop()

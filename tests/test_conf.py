@@ -83,8 +83,8 @@ def test_missing_keys_and_profiles_are_named_in_the_error():
         confmod.load_conf("local", ["no-equals-sign"])
 
 
-def test_spark_submit_args_carry_delta_and_the_profile_settings():
-    local = confmod.spark_submit_args(confmod.load_conf("local"))
+def test_spark_submit_args_carry_delta_and_the_profile_settings(tmp_path):
+    local = confmod.spark_submit_args(confmod.load_conf("local", [f"spark.jars_cache={tmp_path}"]))
     assert local[local.index("--master") + 1] == "local[*]"
     package = local[local.index("--packages") + 1]
     assert package.startswith("io.delta:delta-spark_4.2_2.13:")

@@ -7,6 +7,8 @@ import sys
 from pyspark.sql import SparkSession
 
 from lib import conf as confmod
+from lib.jars import record_jars
+from lib.log import logger
 from lib.resources import Resources
 
 
@@ -27,12 +29,32 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
     master = confmod.get(conf, "spark.master", None)
     if master and "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
         builder = builder.master(str(master))
-    for key, value in confmod.spark_settings(conf, resources).items():
+    settings = confmod.spark_settings(conf, resources)
+    for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     default_level = "INFO" if confmod.verbose(conf) else "WARN"  # --verbose: Spark's own lines too
     spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", default_level))
+    record_resolved_jars(spark, conf, settings)
     return spark
+
+
+def record_resolved_jars(spark: SparkSession, conf: dict, settings: dict[str, str]) -> None:
+    """After a session that resolved Maven packages, keep their jars in the profile's
+    ``spark.jars_cache`` folder, so that later sessions start from them (``lib.jars``)."""
+    folder = confmod.jars_folder(conf, settings)
+    if folder is None or "spark.jars.packages" not in settings:
+        return
+    from pyspark.find_spark_home import _find_spark_home
+
+    given = {j for j in settings.get("spark.jars", "").split(",") if j}
+    resolved = [j for j in spark.sparkContext.getConf().get("spark.jars", "").split(",") if j and j not in given]
+    if not resolved:
+        return
+    try:
+        record_jars(folder, resolved, os.path.join(_find_spark_home(), "jars"))
+    except OSError as exc:  # the run goes on; the next one resolves again
+        logger.warning(f"could not keep the resolved jars in {folder}: {exc}")
 
 
 def gpu_step_profile(spark: SparkSession, resources: Resources):

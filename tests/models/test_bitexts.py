@@ -351,6 +351,37 @@ def test_bitexts_job_end_to_end_and_rerun(spark, warehouse, shared_data, minilm,
     assert table2.groupby(["language1", "language2"]).size().to_dict() == kept.to_dict()
 
 
+def test_encoding_tasks_are_even_whatever_the_origins(spark, shared_data):
+    """One large multilingual origin (XQuAD's 1,190 questions in 12 languages) and a few small ones:
+    the encoding partitions hold about the same number of pairs each, and the large origin is
+    spread over all of them (grouped by origin, it was one task)."""
+    from lib.extract.clean import qa_id
+    from lib.schemas import BITEXT_INPUT
+    from udfs.models.encoders import encoding_tasks, even_partitions
+
+    rows = []
+    for code in ("en", "de", "es", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi", "ro"):
+        for qid, (q, a, _) in xquad(shared_data, code).items():
+            rows.append((qa_id(q, a), "https://xquad.example.org", f"https://xquad.example.org/{code}", code, q, a, None))
+    for n, (q, a, _) in enumerate(list(xquad(shared_data, "en").values())[:30]):
+        rows.append((qa_id(q, a + "!"), f"https://small{n % 3}.example.org", "u", "eng", q, a + "!", None))
+    pairs = spark.createDataFrame(rows, schema=BITEXT_INPUT)
+    total = len(rows)
+    assert total == 12 * 1190 + 30
+    assert encoding_tasks(total, 2048, 2) == 7 and encoding_tasks(5, 2048, 2) == 2
+    assert encoding_tasks(1, 2048, 2) == 1 and encoding_tasks(total, 10**6, 2) == 2
+    from pyspark.sql import functions as F
+
+    parts = (even_partitions(pairs, total, 2048).withColumn("part", F.spark_partition_id())
+             .groupBy("part").agg(F.count("*").alias("n"),
+                                  F.sum((F.col("origin") == "https://xquad.example.org").cast("int")).alias("big"))
+             .toPandas())
+    assert len(parts) == 7 and int(parts.n.sum()) == total
+    mean = total / 7
+    assert parts.n.max() <= 1.25 * mean and parts.n.min() >= 0.75 * mean, parts.n.tolist()
+    assert (parts.big > 0).all()
+
+
 def test_bitexts_job_without_the_model_exits_2_naming_the_key(spark, warehouse, shared_data, tmp_path, capsys):
     # (A run without faq_pages: test_hreflang_alternates_both_directions_or_none_without_faq_pages.)
     from jobs.bitexts import BitextsJob

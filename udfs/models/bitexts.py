@@ -1,12 +1,18 @@
-"""The Spark side of bitext mining: the pairs that may be mined, the per-origin mining UDF, the
+"""The Spark side of bitext mining: the pairs that may be mined, the encoding and mining UDFs, the
 corpus-wide language-pair minimum and the released export.
 
-The mining UDF (``groupBy('origin').applyInPandas``) sees every deduplicated QA pair of one origin
-in all its languages: the pairs are encoded together with LaBSE (``models.labse``; any
-sentence-transformers folder works), L2-normalised, then ``lib.models.bitexts.mine_origin`` aligns
-each language pair. The encoder is loaded once per Python worker on the task's GPU
-(``udfs.models.encoders``). Besides the bitext rows, each call emits one ``stats`` row with its
-counters (candidates, thresholds, identical texts, hreflang-linked bitexts, truncated inputs).
+Mining runs in two steps so that the encoder's work is spread evenly over the tasks:
+
+1. **encode** (``mapInPandas``): the pairs, cut into evenly sized partitions by their position in
+   a range order of their ids (not by origin: one origin can hold 10,000 pairs in each of dozens
+   of languages), are encoded with LaBSE (``models.labse``; any sentence-transformers folder
+   works) and L2-normalised; each row leaves with its vector and whether its text was cut;
+2. **mine** (``groupBy('origin').applyInPandas``): only then are the rows grouped by origin, and
+   ``lib.models.bitexts.mine_origin`` aligns each language pair of an origin on the vectors.
+
+The encoder is loaded once per Python worker on the task's GPU (``udfs.models.encoders``).
+Besides the bitext rows, each origin emits one ``stats`` row with its counters (candidates,
+thresholds, identical texts, hreflang-linked bitexts, truncated inputs).
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from pyspark.sql import functions as F
 
 from lib.log import logger
 from lib.models import bitexts as rules
-from lib.schemas import BITEXT_INPUT, BITEXT_MINED, BITEXTS, columns
+from lib.schemas import BITEXT_ENCODED, BITEXT_INPUT, BITEXT_MINED, BITEXTS, columns
 from udfs.delta import is_delta_table, read_table
 from udfs.progress import ProgressReporter, sum_counters
 
@@ -35,6 +41,7 @@ class BitextSettings:
     trust_remote_code: bool = False
     fp16_on_gpu: bool = True
     run_id: str = ""
+    rows_per_task: int = 2048                   # encoding partitions hold about this many pairs
 
 
 def encode_for_mining(texts, settings: BitextSettings, device: str | None = None):
@@ -47,20 +54,42 @@ def encode_for_mining(texts, settings: BitextSettings, device: str | None = None
     return rules.l2_normalise(emb), truncated
 
 
+def encode_frame(pdf, settings: BitextSettings):
+    """One batch of ``BITEXT_INPUT`` rows with their mining vectors (``BITEXT_ENCODED`` columns)."""
+    texts = [rules.mining_text(q, a) for q, a in zip(pdf["question"], pdf["answer"])]
+    embeddings, truncated = encode_for_mining(texts, settings)
+    out = pdf[columns(BITEXT_INPUT)].copy()
+    out["embedding"] = list(embeddings)
+    out["truncated"] = truncated.astype(bool) if len(truncated) else []
+    return out
+
+
+def encode_batches(settings: BitextSettings):
+    """A ``mapInPandas`` function: batches of ``BITEXT_INPUT`` rows -> ``BITEXT_ENCODED`` rows."""
+
+    def run(batches):
+        for pdf in batches:
+            if len(pdf):
+                yield encode_frame(pdf, settings)
+
+    return run
+
+
 def mine_frame(pdf, settings: BitextSettings):
-    """Bitexts of one origin's QA pairs (``lib.schemas.BITEXT_INPUT`` columns) as BITEXT_MINED rows."""
+    """Bitexts of one origin's encoded QA pairs (``lib.schemas.BITEXT_ENCODED`` columns) as
+    BITEXT_MINED rows, plus one ``stats`` row."""
+    import numpy as np
     import pandas as pd
 
     out_columns = columns(BITEXT_MINED)
-    rows = pdf.to_dict("records")
+    rows = pdf[columns(BITEXT_INPUT)].to_dict("records")
     linked = rules.hreflang_link_set((r["url"], list(r["alternates"]) if r["alternates"] is not None else [])
                                      for r in rows)
-    embeddings, truncated = encode_for_mining(
-        [rules.mining_text(r["question"], r["answer"]) for r in rows], settings)
+    embeddings = np.stack(list(pdf["embedding"])).astype(np.float32) if len(pdf) else np.zeros((0, 0), np.float32)
     bitexts, counters = rules.mine_origin(rows, embeddings, settings.mining, linked)
     counters["origins_mined"] = 1
     counters["pairs_encoded"] = len(rows)
-    counters["truncated_mining_text"] = int(truncated.sum())
+    counters["truncated_mining_text"] = int(pdf["truncated"].sum())
     counters["hreflang_linked_page_pairs"] = len(linked)
     for row in bitexts:
         row["run_id"] = settings.run_id
@@ -73,12 +102,21 @@ def mine_frame(pdf, settings: BitextSettings):
 
 
 def mine_groups(settings: BitextSettings):
-    """An ``applyInPandas`` function over origins."""
+    """An ``applyInPandas`` function over the encoded pairs of each origin."""
 
     def run(pdf):
         return mine_frame(pdf, settings)
 
     return run
+
+
+def encode_pairs(spark: SparkSession, pairs: DataFrame, settings: BitextSettings, rows: int) -> DataFrame:
+    """``pairs`` (``BITEXT_INPUT``, ``rows`` of them) with their mining vectors (``BITEXT_ENCODED``),
+    encoded in evenly sized tasks (``udfs.models.encoders.even_partitions``)."""
+    from udfs.models.encoders import even_partitions
+
+    balanced = even_partitions(pairs, rows, settings.rows_per_task)
+    return balanced.mapInPandas(encode_batches(settings), schema=BITEXT_ENCODED)
 
 
 def candidate_pairs(spark: SparkSession, qa_path: str, annotations_path: str | None,
@@ -161,7 +199,8 @@ def mine_bitexts(spark: SparkSession, pairs: DataFrame, alternates: DataFrame | 
     else:
         pairs = pairs.join(alternates, "url", "left")
     pairs = pairs.select(*columns(BITEXT_INPUT))
-    mined = (pairs.groupBy("origin").applyInPandas(mine_groups(settings), schema=BITEXT_MINED)
+    encoded = encode_pairs(spark, pairs, settings, pairs.count())
+    mined = (encoded.groupBy("origin").applyInPandas(mine_groups(settings), schema=BITEXT_MINED)
              .persist(StorageLevel.MEMORY_AND_DISK))
     with ProgressReporter(spark, "bitexts"):
         stats = sum_counters(mined.where(F.col("kind") == "stats"))

@@ -12,6 +12,10 @@ a GPU resource, or without CUDA, it runs on CPU in float32.
 Inputs go to the model in batches (``batch_size`` texts per forward pass) sorted by length, so
 padding stays small; results come back in input order. Texts longer than the model's maximum length
 are truncated by the tokenizer, and reported per text so the job can count them.
+
+Tasks: the rows a stage encodes are first cut into evenly sized partitions (:func:`even_partitions`,
+about ``rows_per_task`` rows each, at least one per core), whatever their origin or language, so
+that no task holds a large origin's or language's whole share while the other cores or GPUs idle.
 """
 from __future__ import annotations
 
@@ -236,3 +240,19 @@ def get_classifier(name: str, conf_key: str, device: str | None = None, **option
     device = device or task_device()
     key = ("classifier", str(name), device, tuple(sorted(options.items())))
     return load_model(key, lambda: Classifier(name, conf_key, device, **options))
+
+
+def encoding_tasks(rows: int, rows_per_task: int, parallelism: int) -> int:
+    """How many encoding tasks for ``rows`` rows: about ``rows_per_task`` each, and at least one per
+    core (``parallelism``) while there are rows for them."""
+    wanted = -(-rows // max(1, rows_per_task))
+    return max(1, min(max(wanted, parallelism), rows))
+
+
+def even_partitions(df, rows: int, rows_per_task: int, key: str = "id"):
+    """``df`` (``rows`` rows) in evenly sized partitions for encoding (:func:`encoding_tasks`): a
+    range partitioning on ``key``, whose values are uniform hashes (the md5 ids of QA pairs), gives
+    every task about the same number of rows whatever the origins or languages, and the same split
+    on a retry."""
+    parallelism = df.sparkSession.sparkContext.defaultParallelism
+    return df.repartitionByRange(encoding_tasks(rows, rows_per_task, parallelism), key)
