@@ -77,8 +77,9 @@ demo: sample
 wheel: $(VENV)/.installed
 	$(PY) -m lib.package wheel --out dist
 
+# No bytecode and no pytest cache: a test run leaves the checkout as it found it.
 test: $(VENV)/.installed .venv-airflow/.installed
-	$(PY) -m pytest -q tests
+	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Re-resolve every lock file after a change to setup.py or requirements/*.in (see COMPILE for UPGRADE).
 # Then `make test` on the new lock, on a fresh clone, before committing it (README: Dependencies).

@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+
+# hypothesis keeps its files (constants, the nightly example database) in the cache folder, not the checkout.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "webfaq-spark", "hypothesis"))
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # 30,000 examples per property (over 10^5 generated inputs in all). HYPOTHESIS_EXAMPLES=N sets
 # any other size.
 _EXAMPLES = {"ci": 60, "nightly": 30_000}
-settings.register_profile("ci", max_examples=_EXAMPLES["ci"], deadline=None, derandomize=True,
+# ci: derandomized, so no example database is kept (nothing written into the checkout).
+settings.register_profile("ci", max_examples=_EXAMPLES["ci"], deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("nightly", max_examples=_EXAMPLES["nightly"], deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -129,7 +129,7 @@ def test_stages_declare_their_resources_and_the_submit_flags_carry_them():
 
 def test_spark_submit_wrapper_help_and_bad_stage():
     script = str(ROOT / "spark-submit.sh")
-    env = {"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"}
+    env = {"PYTHON": sys.executable, "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
     help_ = subprocess.run([script, "extract", "--help"], capture_output=True, text=True, env=env)
     assert help_.returncode == 0
     for option in ("--input", "--profile", "--warehouse", "--conf", "--limit", "--input-base-uri"):
