@@ -54,11 +54,6 @@ Counters: samples, samples_<lang>, skipped_<reason>_<lang> (no_candidates, too_f
 steps, processes, seconds; metrics: final_loss, first_loss, train_seconds, samples_per_second."""
 
 
-def parse_languages(values: list[str]) -> list[str]:
-    """Every ``--languages`` value (repeatable, each comma-separated), sorted, once each."""
-    return sorted({code for value in values or [] for code in language_list(value)})
-
-
 class TrainJob(SparkJob):
     name = "train"
     description = __doc__
@@ -129,7 +124,7 @@ class TrainJob(SparkJob):
         get = lambda key: confmod.get(conf, f"train.{key}")  # noqa: E731
         params = neg.StrategyParams.from_conf(confmod.get(conf, "mine.export"))
         seed = args.seed if args.seed is not None else int(get("seed"))
-        languages = parse_languages(args.languages)
+        languages = sorted(set(args.languages or []))  # argparse already split and joined the lists
         base_model, _ = self.base_model(args, conf)
 
         if args.strategy == "rn":
