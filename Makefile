@@ -48,7 +48,20 @@ $(VENV)/.installed: $(LOCK) $(BUILD_CONSTRAINTS) setup.py $(UV)
 	$(PY) -m pip check
 	touch $@
 
-setup: $(VENV)/.installed
+# Bytecode of every installed module, written once: each Python process (the driver, every Spark
+# Python worker, every test) then loads pandas, pyarrow or torch from .pyc instead of compiling their
+# sources again, which it does on every start where bytecode is not written (PYTHONDONTWRITEBYTECODE,
+# as in `make test`, or a read-only venv). A few files in packages are not Python 3.11 (templates,
+# test data): compileall reports them and exits 1, hence `|| true`.
+$(VENV)/.bytecode: $(VENV)/.installed
+	$(PY) -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))') > /dev/null || true
+	touch $@
+
+.venv-airflow/.bytecode: .venv-airflow/.installed
+	.venv-airflow/bin/python -m compileall -q -j 0 $$(.venv-airflow/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') > /dev/null || true
+	touch $@
+
+setup: $(VENV)/.bytecode
 
 # Airflow in its own venv (its pins clash with the ML stack), for the DAG import test.
 .venv-airflow/.installed: $(AIRFLOW_LOCK) $(UV)
@@ -58,14 +71,14 @@ setup: $(VENV)/.installed
 	.venv-airflow/bin/python -m pip check
 	touch $@
 
-$(SAMPLE): $(VENV)/.installed
+$(SAMPLE): $(VENV)/.bytecode
 	$(PY) bench/make_bench_warc.py --out $(SAMPLE) --size-mb 2
 
 $(SAMPLE_NQ):
 	mkdir -p $(dir $@)
 	install -m 644 $(SHARED)/webfaq-wdc-nquads/FAQPage_sample.txt.gz $@
 
-$(SAMPLE_OWI): $(VENV)/.installed
+$(SAMPLE_OWI): $(VENV)/.bytecode
 	$(PY) -c 'import sys; from pathlib import Path; from tests.owi_fixtures import covidqa_owi_rows, write_owi_parquet; \
 	write_owi_parquet(Path(sys.argv[1]), covidqa_owi_rows(Path(sys.argv[2])))' $@ $(SHARED)
 
@@ -74,11 +87,12 @@ sample: $(SAMPLE) $(SAMPLE_NQ) $(SAMPLE_OWI)
 demo: sample
 	./spark-submit.sh extract --input $(SAMPLE) --warehouse warehouse
 
-wheel: $(VENV)/.installed
+wheel: $(VENV)/.bytecode
 	$(PY) -m lib.package wheel --out dist
 
-# No bytecode and no pytest cache: a test run leaves the checkout as it found it.
-test: $(VENV)/.installed .venv-airflow/.installed
+# No bytecode of the checkout and no pytest cache: a test run leaves the checkout as it found it
+# (the venv's packages load from the bytecode .bytecode wrote).
+test: $(VENV)/.bytecode .venv-airflow/.bytecode
 	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Re-resolve every lock file after a change to setup.py or requirements/*.in (see COMPILE for UPGRADE).
@@ -113,7 +127,7 @@ MODULES ?= $(shell git ls-files 'lib/*.py' | grep -v '__init__.py')
 MARK    ?= not slow and not gpu
 TESTS   ?=
 SAMPLE  ?=
-mutate: $(VENV)/.installed
+mutate: $(VENV)/.bytecode
 	$(PY) -m tests.mutate -m "$(MARK)" $(if $(SAMPLE),--sample $(SAMPLE)) $(foreach t,$(TESTS),--tests $(t)) $(MODULES)
 
 clean:
