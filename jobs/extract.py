@@ -161,7 +161,7 @@ class ExtractJob(SparkJob):
         counters["pairs_already_present"] = counters.get("pairs_kept", 0) - counters["duplicates_in_run"] \
             - result["inserted"]
         counters["pairs_flagged_repeated_question"] = result["flagged"]
-        counters.update(sources.inserted_by_source(spark, pairs_path, self.run_id))
+        counters.update(sources.inserted_by_source(result["inserted_by_source"]))
         self.log(f"qa_pairs: {result['inserted']:,} inserted, {result['flagged']:,} flagged as repeated questions")
         result = merge_new_rows(spark, pages, pages_path, FAQ_PAGES_KEY,
                                 update_when="s.fetch_date > t.fetch_date", evolve_schema=True)

@@ -148,12 +148,30 @@ def _flag_repeated(rows: DataFrame) -> DataFrame:
             .drop("_question"))
 
 
-def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str, int]:
+def _tally(rows: DataFrame, new) -> list:
+    """One pass over the rows a commit writes, per (language, source): how many are new inserts
+    (``new``, a boolean column) and how many of those are flagged as repeated questions."""
+    return (rows.groupBy("language", "source")
+            .agg(F.sum(F.when(new, 1).otherwise(0)).alias("new"),
+                 F.sum(F.when(new & F.col("duplicate_question"), 1).otherwise(0)).alias("new_flagged"))
+            .collect())
+
+
+def _by_source(tally: list) -> dict[str, int]:
+    counts: collections.Counter = collections.Counter()
+    for row in tally:
+        counts[row["source"] or "unknown"] += int(row["new"])
+    return {source: n for source, n in counts.items() if n}
+
+
+def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict:
     """Insert the pairs whose id is new and refresh ``duplicate_question`` in their origins.
 
     One Delta commit: the new rows, plus the stored rows of the same origins whose flag changes
-    because a new pair repeats their question. Returns ``{'inserted': n, 'flagged': n}``, where
-    ``flagged`` counts the pairs this run marked as repeated (new ones and stored ones).
+    because a new pair repeats their question. Returns ``{'inserted': n, 'flagged': n,
+    'inserted_by_source': {source: n}}``, where ``flagged`` counts the pairs this run marked as
+    repeated (new ones and stored ones). The counts come from the rows the commit writes, counted
+    on their way in: the table is not read again (at a crawl's scale it holds every earlier run).
 
     The merge reads and rewrites only the language partitions of those rows: a stored row it
     updates carries its own language, and a new id is in no partition (the anti-join says so).
@@ -163,10 +181,12 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
     from udfs.delta import is_delta_table, merge_metrics, partition_condition
 
     if not is_delta_table(spark, path):
-        (_flag_repeated(pairs).select(*columns(QA_PAIRS)).write.format("delta")
-         .partitionBy(*QA_PAIRS_PARTITION).mode("errorifexists").save(path))
-        flagged = spark.read.format("delta").load(path).where("duplicate_question").count()
-        return {"inserted": pairs.count(), "flagged": flagged}
+        rows = _flag_repeated(pairs).select(*columns(QA_PAIRS)).persist()
+        tally = _tally(rows, F.lit(True))
+        rows.write.format("delta").partitionBy(*QA_PAIRS_PARTITION).mode("errorifexists").save(path)
+        rows.unpersist()
+        return {"inserted": sum(int(r["new"]) for r in tally), "flagged": sum(int(r["new_flagged"]) for r in tally),
+                "inserted_by_source": _by_source(tally)}
 
     table = DeltaTable.forPath(spark, path)
     stored = table.toDF()
@@ -177,11 +197,12 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
         .unionByName(fresh.withColumn("_stored_flag", F.lit(None).cast("boolean")), allowMissingColumns=True))
     source = candidates.where(F.col("_stored_flag").isNull()
                               | (F.col("_stored_flag") != F.col("duplicate_question"))).persist()
-    new_flagged = source.where(F.col("_stored_flag").isNull() & F.col("duplicate_question")).count()
-    languages = [r["language"] for r in source.select("language").distinct().collect()]
+    tally = _tally(source, F.col("_stored_flag").isNull())
+    new_flagged = sum(int(r["new_flagged"]) for r in tally)
+    languages = sorted({r["language"] for r in tally})
     if not languages:
         source.unpersist()
-        return {"inserted": 0, "flagged": new_flagged}
+        return {"inserted": 0, "flagged": new_flagged, "inserted_by_source": {}}
     condition = f"{partition_condition({'language': languages})} AND t.id = s.id"
     metrics = merge_metrics(
         table.alias("t").merge(source.alias("s"), condition).withSchemaEvolution()  # adds new columns
@@ -189,4 +210,5 @@ def merge_qa_pairs(spark: SparkSession, pairs: DataFrame, path: str) -> dict[str
         .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns(QA_PAIRS)})
         .execute())
     source.unpersist()
-    return {"inserted": metrics["inserted"], "flagged": new_flagged + metrics["updated"]}
+    return {"inserted": metrics["inserted"], "flagged": new_flagged + metrics["updated"],
+            "inserted_by_source": _by_source(tally)}
