@@ -22,7 +22,9 @@ commit, and the rest (runs row, JVM exit).
 Compared in the same run, taking turns: the code of the working tree against ``--baseline REV``
 (that revision's jobs/, lib/, udfs/, conf/ and spark-submit.sh exported with ``git archive`` into a
 temporary folder, run with the same interpreter), and any ``--variant`` of the working tree with
-configuration overrides, e.g. ``--variant nocodegen=spark.conf.[spark.sql.codegen.wholeStage]=false``.
+configuration overrides, e.g. ``--variant nocodegen=spark.conf.[spark.sql.codegen.wholeStage]=false``,
+or with environment variables of the run, ``env:NAME=VALUE`` (``--variant
+nopyc=env:PYTHONPYCACHEPREFIX=/tmp/empty``: Python finds no bytecode and compiles every module it imports).
 Every figure is the best of ``--repeats`` runs (the median CPU time is printed too).
 """
 from __future__ import annotations
@@ -146,11 +148,15 @@ def run_once(tree: Path, inputs: list[Path], warehouse: Path, entry: str, overri
     args = ["--warehouse", str(warehouse), "--conf", "extract.progress_seconds=0"]
     for path in inputs:
         args += ["--input", str(path)]
-    for item in overrides:
-        args += ["--conf", item]
     python = str(ROOT / ".venv" / "bin" / "python")
     env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python, "PYTHONPATH": str(tree),
            "WEBFAQ_CONF_DIR": str(tree / "conf")}
+    for item in overrides:
+        if item.startswith("env:"):  # an environment variable of every process of the run
+            key, _, value = item[len("env:"):].partition("=")
+            env[key] = value
+        else:
+            args += ["--conf", item]
     if entry == "submit":
         cmd = [str(tree / "spark-submit.sh"), "extract", *args]
     else:
@@ -207,7 +213,8 @@ def main() -> None:
     parser.add_argument("--baseline", default=None, metavar="REV",
                         help="git revision whose code runs as the baseline (e.g. main)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE]",
-                        help="the working tree with these configuration overrides (repeatable)")
+                        help="the working tree with these configuration overrides, or env:NAME=VALUE for an "
+                             "environment variable of the run (repeatable)")
     parser.add_argument("--entry", choices=("submit", "module"), default="submit",
                         help="submit: ./spark-submit.sh extract (default); module: python -m jobs.extract")
     parser.add_argument("--data", default=str(ROOT / "bench" / "data" / "startup"), help="folder for the inputs")
