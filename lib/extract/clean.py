@@ -152,11 +152,17 @@ def normalize_text(text: str | None, newlines: bool = True,
     """``text`` without control and invisible characters (step 0 of the module docstring).
 
     ``newlines``: keep ``\n`` (questions, answers) or turn every line break into a space
-    (titles, descriptions, URLs). A text without such characters is returned as it is (the
-    common case costs one regex search). When ``stats`` is given, ``text_control_chars``,
-    ``text_invisible_chars`` and ``text_fields_normalised`` are incremented.
+    (titles, descriptions, URLs). A text without such characters is returned as it is. When
+    ``stats`` is given, ``text_control_chars``, ``text_invisible_chars`` and
+    ``text_fields_normalised`` are incremented.
     """
     if not text:
+        return text
+    # Every character _INVISIBLE matches is one ``str.isprintable`` refuses (Unicode's Other and
+    # Separator categories): most texts are printable as a whole, and that check runs ~70x faster
+    # than the search over _INVISIBLE's large character class. The others (line breaks, no-break
+    # spaces) take the search.
+    if text.isprintable():
         return text
     found = _INVISIBLE.search(text)
     if found is None and (newlines or "\n" not in text):

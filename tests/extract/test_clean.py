@@ -65,6 +65,19 @@ def test_normalize_text(raw, newlines, cleaned, controls, invisible):
     assert stats["text_fields_normalised"] == (cleaned != raw)
 
 
+def test_every_character_normalize_text_removes_is_one_isprintable_refuses():
+    """normalize_text returns a printable text untouched without searching it: that is only right
+    while no character of the removal class is printable, which this checks over all of Unicode."""
+    from lib.extract.clean import _INVISIBLE
+
+    matched = [c for c in range(0x110000) if _INVISIBLE.match(chr(c))]
+    assert len(matched) > 2000  # C0/C1 controls, surrogates, noncharacters, the Cf characters
+    assert [hex(c) for c in matched if chr(c).isprintable()] == []
+    # and such a text is returned as it is, with no counter touched
+    stats = collections.Counter()
+    assert normalize_text(GOOD_A, False, stats) is GOOD_A and not stats
+
+
 def test_clean_pair_removes_invisible_characters_before_the_filters():
     stats = collections.Counter()
     # 10 code points only with the two zero-width spaces: too short once they are gone
