@@ -15,7 +15,10 @@ session ``local[N]`` searches all queries with udfs/bm25.search_partitions (the 
 and evaluate jobs use), top 200 hits, one Lucene thread per task, 4 x N tasks. The first pass
 starts the JVM inside every Python worker (pyserini import + index open) and is reported apart;
 the figure is the best of the timed passes that follow (warm workers, as in a long mining run).
-A driver-side search without Spark (one thread) is the baseline.
+A driver-side search without Spark is the baseline: one Lucene thread pinned to one core, and two
+threads on two cores (what Lucene alone gets from the second core, the ceiling for Spark). Spark's
+local[1] runs twice: pinned to one core (the process, its JVMs and its Python workers inherit the
+affinity), and not pinned, where the JVMs' compiler and collector threads may use the other core.
 """
 from __future__ import annotations
 
@@ -120,19 +123,19 @@ def run_spark(cores: int, repeats: int) -> dict:
             "cold_qps": round(len(rows) / cold, 1)}
 
 
-def run_driver(repeats: int) -> dict:
+def run_driver(repeats: int, threads: int) -> dict:
     from lib.retrieval import bm25
 
     queries = json.loads((WORK / "queries.json").read_text())
     s = bm25.Bm25Searcher(WORK / "index", "eng")
     s.search([q for q, _ in queries[:50]], [t for _, t in queries[:50]], k=200, with_text=False)
-    best = min(_timed(s, queries) for _ in range(repeats))
+    best = min(_timed(s, queries, threads) for _ in range(repeats))
     return {"queries": len(queries), "best_seconds": round(best, 2), "qps": round(len(queries) / best, 1)}
 
 
-def _timed(s, queries) -> float:
+def _timed(s, queries, threads: int) -> float:
     t = time.perf_counter()
-    s.search([q for q, _ in queries], [t for _, t in queries], k=200, threads=1, with_text=False)
+    s.search([q for q, _ in queries], [t for _, t in queries], k=200, threads=threads, with_text=False)
     return time.perf_counter() - t
 
 
@@ -140,34 +143,49 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=None, help="one Spark run with local[N] (prints JSON)")
     parser.add_argument("--driver", action="store_true", help="one driver-side run without Spark (prints JSON)")
+    parser.add_argument("--threads", type=int, default=1, help="Lucene threads of the driver-side run")
+    parser.add_argument("--pin", default=None, metavar="CPUS",
+                        help="run on these CPUs only (e.g. 0 or 0,1): this process, the JVMs it starts and the "
+                             "Python workers inherit it")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--shared", type=Path, default=SHARED)
     args = parser.parse_args(argv)
+    if args.pin:
+        os.sched_setaffinity(0, {int(c) for c in args.pin.split(",")})
     if args.cores:
         print(json.dumps(run_spark(args.cores, args.repeats)))
         return 0
     if args.driver:
-        print(json.dumps(run_driver(args.repeats)))
+        print(json.dumps(run_driver(args.repeats, args.threads)))
         return 0
     stats = prepare(args.shared)
     print("corpus:", json.dumps(stats))
+    both = ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[:2])
+    runs = (("driver 1 thread, core 0", ["--driver", "--pin", "0"]),
+            ("driver 2 threads, 2 cores", ["--driver", "--threads", "2", "--pin", both]),
+            ("local[1], pinned to core 0", ["--cores", "1", "--pin", "0"]),
+            ("local[1], not pinned", ["--cores", "1"]),
+            ("local[2], 2 cores", ["--cores", "2", "--pin", both]))
     results = {}
-    for label, extra in (("driver", ["--driver"]), ("1", ["--cores", "1"]), ("2", ["--cores", "2"])):
+    for label, extra in runs:
         out = subprocess.run([sys.executable, __file__, *extra, "--repeats", str(args.repeats)],
                              capture_output=True, text=True, cwd=ROOT, env=dict(os.environ))
         if out.returncode != 0:
             print(out.stderr[-3000:], file=sys.stderr)
             return 1
         results[label] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {label}: {results[label]['qps']} queries/s", flush=True)
     print(f"\nBM25 top-200, {stats['documents']:,} documents, {stats['queries']:,} queries "
           f"(Pyserini/Lucene, English analyzer, k1=0.9 b=0.4)")
-    d = results["driver"]
-    print(f"  driver, no Spark, 1 thread     {d['qps']:>8} queries/s  ({d['best_seconds']} s)")
-    for c in ("1", "2"):
-        r = results[c]
-        print(f"  Spark local[{c}], {4 * int(c)} tasks        {r['qps']:>8} queries/s  ({r['best_seconds']} s warm; "
-              f"first pass {r['cold_seconds']} s = {r['cold_qps']} q/s with JVM start; {r['hits']:,} hits)")
-    print(f"  2 cores / 1 core: {results['2']['qps'] / results['1']['qps']:.2f}x")
+    for label, _ in runs:
+        r = results[label]
+        first = (f"; first pass {r['cold_seconds']} s = {r['cold_qps']} q/s with JVM start; {r['hits']:,} hits"
+                 if "cold_seconds" in r else "")
+        print(f"  {label:30} {r['qps']:>8} queries/s  ({r['best_seconds']} s warm{first})")
+    qps = {label: results[label]["qps"] for label, _ in runs}
+    print(f"  Lucene alone, 2 threads / 1 thread:       {qps['driver 2 threads, 2 cores'] / qps['driver 1 thread, core 0']:.2f}x")
+    print(f"  Spark, local[2] / local[1] pinned:        {qps['local[2], 2 cores'] / qps['local[1], pinned to core 0']:.2f}x")
+    print(f"  Spark, local[2] / local[1] not pinned:    {qps['local[2], 2 cores'] / qps['local[1], not pinned']:.2f}x")
     return 0
 
 
