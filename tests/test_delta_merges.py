@@ -73,10 +73,13 @@ def test_qa_pairs_merged_by_language_equal_one_write_of_all_pairs(spark, tmp_pat
     frame = lambda df: spark.createDataFrame(df, schema=QA_PAIRS)  # noqa: E731
 
     merged, at_once = str(tmp_path / "merged"), str(tmp_path / "at_once")
-    merge_qa_pairs(spark, frame(first), merged)
+    created = merge_qa_pairs(spark, frame(first), merged)
     result = merge_qa_pairs(spark, frame(second), merged)
     merge_qa_pairs(spark, frame(pairs), at_once)
     assert result["inserted"] == len(second) and result["flagged"] == 4   # 2 new rows, 2 stored ones
+    # per source, counted on the way in (these rows have no source: a scrape published as a table)
+    assert created["inserted_by_source"] == {"unknown": len(first)} and created["flagged"] == 0
+    assert result["inserted_by_source"] == {"unknown": len(second)}
     assert rows(spark, merged) == rows(spark, at_once)
     assert last_predicate(spark, merged) == "(language IN (eng,ita,swe) AND (id = id))"
     shutil.rmtree(tmp_path / "at_once")
