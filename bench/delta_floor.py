@@ -107,7 +107,7 @@ def main() -> None:
     for key in runs[0]:
         label = {"wall": "whole process, wall", "cpu": "whole process, CPU"}.get(
             key, f"  {key}" if key.startswith("CPU") else f"  {key}, wall")
-        print(f"  {label:28} {min(r[key] for r in runs):6.1f}s")
+        print(f"  {label:28} {min(r.get(key, 0.0) for r in runs):6.1f}s")
 
 
 if __name__ == "__main__":
