@@ -303,6 +303,22 @@ class SparkJob:
         sys.exit(cls().main(argv))
 
     @classmethod
+    def notebook_widgets(cls, dbutils, **widgets) -> tuple[str, ...]:
+        """Define a stage notebook's widgets and return the names of the stage's own, for
+        :meth:`run_notebook`: ``warehouse`` and ``profile`` (every stage), then ``widgets`` in order,
+        each ``name=(default, label)`` (a text box) or ``name=(default, choices, label)`` (a
+        dropdown), then ``conf``."""
+        dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
+        dbutils.widgets.dropdown("profile", cls.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
+        for name, spec in widgets.items():
+            if len(spec) == 3:
+                dbutils.widgets.dropdown(name, *spec)
+            else:
+                dbutils.widgets.text(name, *spec)
+        dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+        return tuple(widgets)
+
+    @classmethod
     def run_notebook(cls, dbutils, options: tuple[str, ...] = ()) -> dict:
         """Run from a Databricks notebook, its widgets as arguments; raise if the job fails, else
         return the configuration it ran with (for the notebook's own cells: table locations).

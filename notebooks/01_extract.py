@@ -21,17 +21,17 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 # COMMAND ----------
 
-dbutils.widgets.text("input", "s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz", "Manifest or WARC path")
-dbutils.widgets.dropdown("source", "", ["", "warc", "wdc-nquads", "owi-parquet"], "Input format (empty = sniffed)")
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.text("limit", "", "First N WARC files (empty = all)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+from jobs.extract import ExtractJob
+
+options = ExtractJob.notebook_widgets(dbutils,
+    input=("s3://commoncrawl/crawl-data/CC-MAIN-2024-22/warc.paths.gz", "Manifest or WARC path"),
+    source=("", ["", "warc", "wdc-nquads", "owi-parquet"], "Input format (empty = sniffed)"),
+    limit=("", "First N WARC files (empty = all)"),
+)
 
 # COMMAND ----------
 
-from jobs.extract import ExtractJob
-
-conf = ExtractJob.run_notebook(dbutils, options=('input', 'source', 'limit'))
+conf = ExtractJob.run_notebook(dbutils, options)
 
 # COMMAND ----------
 

@@ -22,11 +22,10 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.annotate import AnnotateJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", AnnotateJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = conf)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = AnnotateJob.notebook_widgets(dbutils,
+    languages=("", "Languages, comma-separated (empty = conf)"),
+)
 
 # COMMAND ----------
 
-AnnotateJob.run_notebook(dbutils, options=('languages',))
+AnnotateJob.run_notebook(dbutils, options)

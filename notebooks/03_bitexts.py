@@ -22,11 +22,10 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.bitexts import BitextsJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", BitextsJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.text("export", "", "Export folder (empty = <warehouse>/exports/bitexts)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = BitextsJob.notebook_widgets(dbutils,
+    export=("", "Export folder (empty = <warehouse>/exports/bitexts)"),
+)
 
 # COMMAND ----------
 
-BitextsJob.run_notebook(dbutils, options=('export',))
+BitextsJob.run_notebook(dbutils, options)

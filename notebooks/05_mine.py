@@ -22,12 +22,11 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.mine import MineJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", MineJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
-dbutils.widgets.text("export", "", "Export folder or URL for the trainers' formats (empty = none)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = MineJob.notebook_widgets(dbutils,
+    languages=("", "Languages, comma-separated (empty = all)"),
+    export=("", "Export folder or URL for the trainers' formats (empty = none)"),
+)
 
 # COMMAND ----------
 
-MineJob.run_notebook(dbutils, options=('languages', 'export'))
+MineJob.run_notebook(dbutils, options)

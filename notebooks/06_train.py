@@ -24,18 +24,16 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.train import TrainJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", TrainJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.dropdown("strategy", "denoised", ["rn", "top4", "denoised", "margin-mse"], "Strategy")
-dbutils.widgets.text("output", "", "Output folder: /Volumes/<catalog>/<schema>/<volume>/models/<name>")
-dbutils.widgets.text("base_model", "", "Base model (empty = models.retriever_base)")
-dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
-dbutils.widgets.text("epochs", "", "Epochs (empty = train.epochs)")
-dbutils.widgets.text("batch_size", "", "Global batch size (empty = train.batch_size)")
-dbutils.widgets.text("max_steps", "", "Stop after N steps (empty = none)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = TrainJob.notebook_widgets(dbutils,
+    strategy=("denoised", ["rn", "top4", "denoised", "margin-mse"], "Strategy"),
+    output=("", "Output folder: /Volumes/<catalog>/<schema>/<volume>/models/<name>"),
+    base_model=("", "Base model (empty = models.retriever_base)"),
+    languages=("", "Languages, comma-separated (empty = all)"),
+    epochs=("", "Epochs (empty = train.epochs)"),
+    batch_size=("", "Global batch size (empty = train.batch_size)"),
+    max_steps=("", "Stop after N steps (empty = none)"),
+)
 
 # COMMAND ----------
 
-TrainJob.run_notebook(dbutils, options=('strategy', 'output', 'base_model', 'languages', 'epochs', 'batch_size',
-                                        'max_steps'))
+TrainJob.run_notebook(dbutils, options)

@@ -23,15 +23,14 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.evaluate import EvaluateJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", EvaluateJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.dropdown("retriever", "dense", ["bm25", "dense", "hybrid"], "Retriever")
-dbutils.widgets.text("model", "", "Model name or folder (dense, hybrid)")
-dbutils.widgets.text("beir", "", "BEIR folder (benchmark --export): /Volumes/...")
-dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = every collection)")
-dbutils.widgets.text("output", "", "Output folder: /Volumes/... (empty = evaluate.output_dir)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = EvaluateJob.notebook_widgets(dbutils,
+    retriever=("dense", ["bm25", "dense", "hybrid"], "Retriever"),
+    model=("", "Model name or folder (dense, hybrid)"),
+    beir=("", "BEIR folder (benchmark --export): /Volumes/..."),
+    languages=("", "Languages, comma-separated (empty = every collection)"),
+    output=("", "Output folder: /Volumes/... (empty = evaluate.output_dir)"),
+)
 
 # COMMAND ----------
 
-EvaluateJob.run_notebook(dbutils, options=('retriever', 'model', 'beir', 'languages', 'output'))
+EvaluateJob.run_notebook(dbutils, options)

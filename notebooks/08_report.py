@@ -23,14 +23,13 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.report import ReportJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", ReportJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.text("output", "", "Output folder: /Volumes/... or a cloud URI (report.html, report.md, tables/, figures/)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = ReportJob.notebook_widgets(dbutils,
+    output=("", "Output folder: /Volumes/... or a cloud URI (report.html, report.md, tables/, figures/)"),
+)
 
 # COMMAND ----------
 
-ReportJob.run_notebook(dbutils, options=('output',))
+ReportJob.run_notebook(dbutils, options)
 
 # COMMAND ----------
 

@@ -23,13 +23,12 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.export import ExportJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", ExportJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.dropdown("format", "hf", ["hf"], "Format")
-dbutils.widgets.text("output", "", "Output folder: /Volumes/... or a cloud URI")
-dbutils.widgets.text("languages", "", "Languages, comma-separated (empty = all)")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = ExportJob.notebook_widgets(dbutils,
+    format=("hf", ["hf"], "Format"),
+    output=("", "Output folder: /Volumes/... or a cloud URI"),
+    languages=("", "Languages, comma-separated (empty = all)"),
+)
 
 # COMMAND ----------
 
-ExportJob.run_notebook(dbutils, options=('format', 'output', 'languages'))
+ExportJob.run_notebook(dbutils, options)

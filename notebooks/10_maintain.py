@@ -24,12 +24,11 @@ elif importlib.util.find_spec("jobs.base") is None:
 
 from jobs.maintain import MaintainJob
 
-dbutils.widgets.text("warehouse", "", "Warehouse: a volume (/Volumes/...) or cloud URI (empty = the profile's)")
-dbutils.widgets.dropdown("profile", MaintainJob.profile("databricks"), ["databricks", "databricks,gpu"], "Profile")
-dbutils.widgets.text("tables", "", "Tables, comma-separated (empty = every table)")
-dbutils.widgets.dropdown("no_vacuum", "", ["", "true"], "Compact only, delete no file")
-dbutils.widgets.text("conf", "", "Overrides: a JSON object, or KEY=VALUE lines")
+options = MaintainJob.notebook_widgets(dbutils,
+    tables=("", "Tables, comma-separated (empty = every table)"),
+    no_vacuum=("", ["", "true"], "Compact only, delete no file"),
+)
 
 # COMMAND ----------
 
-MaintainJob.run_notebook(dbutils, options=('tables', 'no_vacuum'))
+MaintainJob.run_notebook(dbutils, options)
