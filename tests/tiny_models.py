@@ -106,8 +106,8 @@ def _config(vocab_size: int, hidden: int, layers: int, max_positions: int, heads
 
 def build_tiny_xlmr(path: str | Path, kind: str = "encoder", texts: Sequence[str] | None = None, *,
                     num_labels: int | None = None, labels: Sequence[str] | None = None,
-                    hidden: int = 64, layers: int = 2, seed: int = 0, max_seq_length: int = 128,
-                    max_positions: int = 512, vocab_size: int = 2000,
+                    hidden: int = 64, layers: int = 2, heads: int = 2, ffn: int | None = None,
+                    seed: int = 0, max_seq_length: int = 128, max_positions: int = 512, vocab_size: int = 2000,
                     prompts: dict[str, str] | None = None, normalize: bool = False) -> Path:
     """Build and save a tiny random-weight XLM-R model at ``path``; returns the path.
 
@@ -115,7 +115,10 @@ def build_tiny_xlmr(path: str | Path, kind: str = "encoder", texts: Sequence[str
     ``prompts`` and a Normalize module), ``classifier`` (``XLMRobertaForSequenceClassification``
     with ``labels`` as id2label, or ``num_labels`` generic ``LABEL_i``), ``cross-encoder``
     (a classifier with one label, as ``CrossEncoder`` expects). ``max_seq_length`` is the
-    sentence-transformers truncation length; ``max_positions`` the model's own limit.
+    sentence-transformers truncation length; ``max_positions`` the model's own limit. ``hidden``,
+    ``layers``, ``heads`` and ``ffn`` (default 2 x hidden) give the shape: the defaults a tiny
+    model, XLM-R base's (768, 12, 12, 3072) or large's (1024, 24, 16, 4096) a random-weight
+    stand-in of a real model's cost, for benchmarks.
     """
     import torch
     from transformers import XLMRobertaForSequenceClassification, XLMRobertaModel
@@ -130,7 +133,7 @@ def build_tiny_xlmr(path: str | Path, kind: str = "encoder", texts: Sequence[str
         from sentence_transformers import SentenceTransformer, models as st_models
 
         tokenizer.save_pretrained(path / "hf")
-        XLMRobertaModel(_config(len(tokenizer), hidden, layers, max_positions)).save_pretrained(path / "hf")
+        XLMRobertaModel(_config(len(tokenizer), hidden, layers, max_positions, heads, ffn)).save_pretrained(path / "hf")
         transformer = st_models.Transformer(str(path / "hf"), max_seq_length=max_seq_length)
         modules = [transformer, st_models.Pooling(hidden, pooling_mode="mean")]
         if normalize:
@@ -150,8 +153,8 @@ def build_tiny_xlmr(path: str | Path, kind: str = "encoder", texts: Sequence[str
         extra["id2label"] = {i: name for i, name in enumerate(labels)}
         extra["label2id"] = {name: i for i, name in enumerate(labels)}
     tokenizer.save_pretrained(path)
-    XLMRobertaForSequenceClassification(_config(len(tokenizer), hidden, layers, max_positions, **extra)
-                                        ).save_pretrained(path)
+    XLMRobertaForSequenceClassification(_config(len(tokenizer), hidden, layers, max_positions, heads, ffn,
+                                                **extra)).save_pretrained(path)
     return path
 
 
