@@ -58,8 +58,9 @@ def scan_floor(path: Path) -> int:
     """The least a Python reader of this layout can do: each gzip member found by the next copy
     of the first member's header and decompressed in one call, the needle searched in the
     response records; no header is parsed and nothing is checked (status, Content-Type,
-    Content-Length, damaged members). Not a reader (it would be wrong on many files): the
-    ceiling of a per-member Python loop over ISA-L."""
+    Content-Length, damaged members; a member longer than the 256 KiB buffer is cut, and the
+    benchmark file has none). Not a reader (it would be wrong on many files): the ceiling of a
+    per-member Python loop over ISA-L."""
     import stringzilla
     from isal import isal_zlib
 
