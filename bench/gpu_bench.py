@@ -168,9 +168,8 @@ class BusySampler:
         self.index = int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
         self.gpu = device.startswith("cuda")
         self.period = period
-        self.samples: list[float] = []
+        self.samples: list[tuple[float, float]] = []   # (perf_counter, percent busy)
         self.share: float | None = None
-        self.windows: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = None
         self._proc = None
