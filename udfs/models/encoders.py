@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lib.models.tokens import token_bound_rule
 from lib.worker import load_once
 
 
@@ -74,6 +75,24 @@ def check_local_model(name: str, conf_key: str) -> None:
         why = f"Git LFS pointers instead of weights: {found} (run git lfs pull)" if weights else \
             "no " + " or ".join(WEIGHT_PATTERNS) + " file"
         raise FileNotFoundError(f"{conf_key}: {name!r} holds no model weights: {why}")
+
+
+def token_count_bound(tokenizer):
+    """A function ``text -> int`` that is at least the number of tokens ``tokenizer`` makes of the
+    text (special tokens included), from the text's length alone (``lib.models.tokens``); None for
+    a tokenizer that has no such bound (a slow tokenizer; a model, normaliser or pre-tokenizer of
+    another kind): then every text is counted."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    try:
+        rule = token_bound_rule(json.loads(backend.to_str()))
+    except (ValueError, TypeError):  # pragma: no cover - a backend that does not serialise
+        return None
+    if rule is None:
+        return None
+    specials = int(tokenizer.num_special_tokens_to_add(pair=False))
+    return lambda text: rule.tokens(len(text), specials)
 
 
 def task_device() -> str:
@@ -133,6 +152,7 @@ class Encoder:
         # extra encode() arguments the modules take (Jina-v3: task); sentence-transformers >= 5 lists them
         self.model_kwargs = set(getattr(self.model, "get_model_kwargs", lambda: [])() or ())
         self.prompts = dict(getattr(self.model, "prompts", {}) or {})
+        self.token_bound = token_count_bound(self.model.tokenizer)
 
     @property
     def max_length(self) -> int:
@@ -149,13 +169,23 @@ class Encoder:
         return args
 
     def truncated(self, texts: Sequence[str], task: str | None = None) -> np.ndarray:
-        """Which texts (with their prompt) are longer than the model's maximum length in tokens."""
+        """Which texts (with their prompt) are longer than the model's maximum length in tokens.
+
+        Only the texts whose bound (:func:`token_count_bound`) is over the limit are tokenized to
+        count: the model's encode tokenizes every text again, and on a GPU this pass on the CPU is
+        time the GPU waits."""
+        flags = np.zeros(len(texts), dtype=bool)
         if not texts:
-            return np.zeros(0, dtype=bool)
+            return flags
         prompt = self.prompts.get(task, "") if task else ""
-        enc = self.model.tokenizer([prompt + t for t in texts], add_special_tokens=True, truncation=False,
-                                   verbose=False)
-        return np.array([len(ids) > self.max_length for ids in enc["input_ids"]], dtype=bool)
+        full = [prompt + t for t in texts]
+        limit, bound = self.max_length, self.token_bound
+        count = range(len(full)) if bound is None else [i for i, t in enumerate(full) if bound(t) > limit]
+        if count:
+            enc = self.model.tokenizer([full[i] for i in count], add_special_tokens=True, truncation=False,
+                                       verbose=False)
+            flags[list(count)] = [len(ids) > limit for ids in enc["input_ids"]]
+        return flags
 
     def encode(self, texts: Sequence[str], task: str | None = None, batch_size: int = 32,
                normalize: bool = False, truncate_dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
