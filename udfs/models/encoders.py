@@ -233,24 +233,57 @@ class Classifier:
         self.num_labels = int(self.model.config.num_labels)
         self.id2label = dict(self.model.config.id2label or {})
 
+    def _encodings(self, texts: list[str]):
+        """One tokenization of ``texts``: for each text its encoding cut at the limit (what a
+        per-batch call with ``truncation=True`` gives), and its length in tokens before the cut.
+        Returns ``(columns, lengths)``, or None from a tokenizer that does not report what it cut
+        (a slow tokenizer)."""
+        enc = self.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_length,
+                             return_overflowing_tokens=True, verbose=False)
+        if "overflow_to_sample_mapping" not in enc:
+            return None
+        # A text over the limit comes back as several windows (stride 0: its tokens in order, each
+        # window with the special tokens again); the first is the text cut at the limit.
+        specials = int(self.tokenizer.num_special_tokens_to_add(pair=False))
+        first, lengths = [-1] * len(texts), [specials] * len(texts)
+        for row, i in enumerate(enc["overflow_to_sample_mapping"]):
+            if first[i] < 0:
+                first[i] = row
+            lengths[i] += len(enc["input_ids"][row]) - specials
+        columns = {key: [enc[key][row] for row in first] for key in enc.keys()
+                   if key in ("input_ids", "attention_mask", "token_type_ids")}
+        return columns, lengths
+
     def classify(self, texts: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Label ids, their probabilities and which texts were cut at the limit. Texts are
+        tokenized once (a GPU task's one CPU core feeds the GPU), sorted by length and padded
+        per batch."""
         texts = [t if isinstance(t, str) else "" for t in texts]
         n = len(texts)
         labels = np.zeros(n, dtype=np.int64)
         scores = np.zeros(n, dtype=np.float32)
         if n == 0:
             return labels, scores, np.zeros(0, dtype=bool)
-        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True, truncation=False,
-                                                          verbose=False)["input_ids"]]
+        encoded = self._encodings(texts)
+        if encoded is None:
+            columns = None
+            lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True, truncation=False,
+                                                              verbose=False)["input_ids"]]
+        else:
+            columns, lengths = encoded
         truncated = np.array([length > self.max_length for length in lengths], dtype=bool)
         order = np.argsort(lengths, kind="stable")
         torch = self.torch
         with torch.inference_mode():
             for start in range(0, n, max(1, batch_size)):
                 idx = order[start:start + batch_size]
-                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="pt").to(self.device)
-                logits = self.model(**enc).logits.float()
+                if columns is None:
+                    enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                         max_length=self.max_length, return_tensors="pt")
+                else:
+                    enc = self.tokenizer.pad({key: [values[i] for i in idx] for key, values in columns.items()},
+                                             padding=True, return_tensors="pt")
+                logits = self.model(**enc.to(self.device)).logits.float()
                 probs = torch.softmax(logits, dim=-1)
                 best = probs.max(dim=-1)
                 labels[idx] = best.indices.cpu().numpy()
