@@ -8,22 +8,22 @@ texts that cannot be over the limit; only the others are counted.
 Why the bound holds, for the tokenizers it accepts (:func:`token_bound_rule` returns None for any
 other, and the caller counts every text):
 
-* every token of a WordPiece, WordLevel, Unigram or BPE model covers at least one character of the
-  text its pre-tokenizers hand over (an unknown word or character is one unknown token). A model that
-  falls back to bytes (``byte_fallback``, or a ``ByteLevel`` pre-tokenizer) covers at least one byte,
-  so at most 4 tokens a character;
+* normalisers map each character to a few: at most :data:`EXPANSION` characters a character for
+  each kind (the largest over all of Unicode, checked code point by code point in the tests; NFC
+  is given NFD's, since composition only shortens what decomposition wrote), the product for a
+  chain, and for sentencepiece's precompiled maps (XLM-R, Jina-v3, BGE-m3) the longest string the
+  map writes;
 * pre-tokenizers split the text. ``WhitespaceSplit`` drops the spaces between pieces; the other
-  splitters (punctuation, digits, patterns, BERT's) may keep every character. Two put characters
-  in: ``Metaspace`` (the ``▁`` it prepends) and ``ByteLevel`` (``add_prefix_space``), one a piece.
+  splitters (punctuation, digits, patterns, BERT's) may keep every character. Two put a character
+  in front of each piece: ``Metaspace`` (its ``▁``) and ``ByteLevel`` (``add_prefix_space``).
   First in the chain, or after ``WhitespaceSplit`` (each piece after the first lost a space for
   its prefix), that adds one character in all; after another splitter it may add one to each
   piece, which at most doubles the length;
+* every token of a WordPiece, WordLevel, Unigram or BPE model covers at least one character of the
+  text its pre-tokenizers hand over (an unknown word or character is one unknown token). A model
+  that falls back to bytes (``byte_fallback``, or a ``ByteLevel`` pre-tokenizer) covers at least
+  one byte, so at most 4 tokens a character;
 * the special tokens the post-processor adds are counted apart (``num_special_tokens_to_add``).
-
-* normalisers map each character to a few: at most :data:`EXPANSION` characters a character for
-  each kind (the Unicode maximum, checked over every code point in the tests; NFC is given NFD's,
-  since composition only shortens what decomposition wrote), the product for a chain, and for
-  sentencepiece's precompiled maps (XLM-R, Jina-v3, BGE-m3) the longest string the map writes.
 
 So the bound needs only the length of the raw text: nothing is normalised or tokenized to find
 the texts that cannot be over a limit.
