@@ -52,13 +52,9 @@ $(VENV)/.installed: $(LOCK) $(BUILD_CONSTRAINTS) setup.py $(UV)
 # Python worker, every test) then loads pandas, pyarrow or torch from .pyc instead of compiling their
 # sources again, which it does on every start where bytecode is not written (PYTHONDONTWRITEBYTECODE,
 # as in `make test`, or a read-only venv). A few files in packages are not Python 3.11 (templates,
-# test data): compileall reports them and exits 1, hence `|| true`.
-$(VENV)/.bytecode: $(VENV)/.installed
-	$(PY) -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))') > /dev/null || true
-	touch $@
-
-.venv-airflow/.bytecode: .venv-airflow/.installed
-	.venv-airflow/bin/python -m compileall -q -j 0 $$(.venv-airflow/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') > /dev/null || true
+# test data): compileall reports them and exits 1, hence `|| true`. One rule for every venv.
+%/.bytecode: %/.installed
+	$*/bin/python -m compileall -q -j 0 $$($*/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') > /dev/null || true
 	touch $@
 
 setup: $(VENV)/.bytecode

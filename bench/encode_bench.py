@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -148,16 +147,13 @@ def tokenizer_work(enc, texts: list[str], repeats: int) -> None:
     baseline counts every text, as the check did before."""
     from lib.models import annotate as A
 
-    def best(fn) -> float:
-        return _best_cpu(fn, repeats)
-
-    checked = best(lambda: enc.truncated(texts, A.QUERY_TASK))
+    checked = _best_cpu(lambda: enc.truncated(texts, A.QUERY_TASK), repeats)
     bound, enc.token_bound = enc.token_bound, None
     try:
-        counted = best(lambda: enc.truncated(texts, A.QUERY_TASK))
+        counted = _best_cpu(lambda: enc.truncated(texts, A.QUERY_TASK), repeats)
     finally:
         enc.token_bound = bound
-    model_call = best(lambda: enc.model.tokenizer(texts, truncation=True, max_length=enc.max_length, verbose=False))
+    model_call = _best_cpu(lambda: enc.model.tokenizer(texts, truncation=True, max_length=enc.max_length, verbose=False), repeats)
     print(f"tokenizer CPU time for {len(texts)} texts at a {enc.max_length}-token limit: truncation check "
           f"{checked:.3f} s (counting every text: {counted:.3f} s, {counted / max(checked, 1e-9):.1f}x); "
           f"the tokenization the encode call does anyway: {model_call:.3f} s")

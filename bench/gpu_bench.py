@@ -161,15 +161,14 @@ def matmul_ceiling(device: str, repeats: int = 10) -> float:
 
 class BusySampler:
     """GPU busy share over a ``with`` block: the mean of NVML's ``utilization.gpu`` (percent of
-    the last sample period in which a kernel ran) read every ``period`` seconds. ``share`` is None
-    on a CPU or where neither nvidia-ml-py nor nvidia-smi answers."""
+    the last sample period in which a kernel ran) read every ``period`` seconds; no samples on a
+    CPU or where neither nvidia-ml-py nor nvidia-smi answers."""
 
     def __init__(self, device: str, period: float = 0.05):
         self.index = int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
         self.gpu = device.startswith("cuda")
         self.period = period
         self.samples: list[tuple[float, float]] = []   # (perf_counter, percent busy)
-        self.share: float | None = None
         self._stop = threading.Event()
         self._thread = None
         self._proc = None
@@ -211,7 +210,6 @@ class BusySampler:
             self._proc.terminate()
         if self._thread is not None:
             self._thread.join(timeout=2)
-        self.share = self.between(float("-inf"), float("inf"))
 
     def between(self, start: float, end: float) -> float | None:
         """Mean busy share of the samples read between ``start`` and ``end`` (perf_counter)."""
@@ -393,7 +391,7 @@ def measure(name: str, items: int, run, device: str, window: dict | None = None)
     if window:
         start, end = window["start"], window["end"]
     return {"step": name, "items": items, "seconds": end - start, "flops": flops,
-            "busy": busy.between(start, end) if busy.samples else None}
+            "busy": busy.between(start, end)}
 
 
 def main(argv=None) -> int:

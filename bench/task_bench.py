@@ -33,23 +33,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import pyarrow as pa  # noqa: E402
-from isal import igzip  # noqa: E402
 
 from lib import conf as confmod  # noqa: E402
 from lib.extract.markup import extract_faq_page  # noqa: E402
 from lib.extract.pipeline import ExtractSettings, extract_from_warc  # noqa: E402
 from lib.extract.warc import scan_warc  # noqa: E402
+from scan_bench import read_igzip  # noqa: E402
 from udfs.extract import ROWS_PER_BATCH, frame  # noqa: E402
 
 
 def steps(path: str, settings: ExtractSettings) -> dict:
     def igzip_only():
-        with igzip.open(path) as fh:
-            while fh.read(1 << 20):
-                pass
-        return None
+        read_igzip(path)
 
     def scan():
         with open(path, "rb") as fh:
