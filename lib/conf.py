@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from lib.jvm_archive import archive_options
 from lib.jars import cached_jars, jars_dir
 from lib.resources import Resources, executor_gpus
 
@@ -326,20 +327,6 @@ def delta_maven_coordinate() -> str:
     return f"io.delta:delta-spark_{spark_minor}_2.13:{delta_version}"
 
 
-def class_data_archive_options(path: str) -> str:
-    """JVM options for a class-data archive: use it when it exists, else write it at exit.
-
-    Loading Spark's and Delta's classes from the archive instead of the jars cuts the driver's
-    start and its first Delta commit by several seconds; a stale or foreign archive is ignored by
-    the JVM (``-Xshare:auto``), and ``-Xlog:cds*=off`` keeps its warnings out of the job's output.
-    """
-    path = os.path.abspath(path)
-    if os.path.isfile(path) and os.path.getsize(path) > 0:
-        return f"-XX:SharedArchiveFile={path} -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return f"-XX:ArchiveClassesAtExit={path} -Xlog:cds=off -Xlog:cds+dynamic=off"
-
-
 def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, str]:
     """The Spark settings a session of this profile needs (Delta jars included when asked), with
     those of a stage's declared ``resources`` (its GPU request only where executors have GPUs), the
@@ -355,8 +342,9 @@ def spark_settings(conf: dict, resources: Resources | None = None) -> dict[str, 
     archive = get(conf, "spark.class_data_archive", None)
     if archive:
         options = settings.get("spark.driver.extraJavaOptions", "")
-        archive = cache_path(conf, str(archive))
-        settings["spark.driver.extraJavaOptions"] = f"{options} {class_data_archive_options(archive)}".strip()
+        archive = archive_options(cache_path(conf, str(archive)), options,
+                                  settings.get("spark.driver.extraClassPath", ""))
+        settings["spark.driver.extraJavaOptions"] = f"{options} {archive}".strip()
     quiet = log4j2_options(conf)
     if quiet:
         options = settings.get("spark.driver.extraJavaOptions", "")

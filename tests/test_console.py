@@ -34,7 +34,7 @@ def test_generated_files_go_to_the_cache_folder_from_any_working_directory(tmp_p
     monkeypatch.setenv("WEBFAQ_CACHE_DIR", str(tmp_path / "cache"))
     conf = confmod.load_conf("local")
     assert confmod.cache_dir(conf) == str(tmp_path / "cache")
-    assert f"-XX:ArchiveClassesAtExit={tmp_path / 'cache' / 'jvm' / 'spark-classes.jsa'}" in \
+    assert f"-XX:ArchiveClassesAtExit={tmp_path / 'cache' / 'jvm' / 'spark-classes-'}" in \
         confmod.spark_settings(conf)["spark.driver.extraJavaOptions"]
     assert confmod.cache_dir(confmod.load_conf("local", ["cache_dir=/srv/webfaq-cache"])) == "/srv/webfaq-cache"
     monkeypatch.delenv("WEBFAQ_CACHE_DIR")

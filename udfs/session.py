@@ -8,6 +8,7 @@ from pyspark.sql import SparkSession
 
 from lib import conf as confmod
 from lib.jars import record_jars
+from lib.jvm_archive import mapped_archive, process_maps_file
 from lib.log import logger
 from lib.resources import Resources
 
@@ -21,6 +22,7 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
     """
     active = SparkSession.getActiveSession()
     if active is not None:
+        check_class_data_archive(active)
         return active
     # Python workers must run the interpreter that has pyarrow and the project's packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -36,7 +38,30 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
     default_level = "INFO" if confmod.verbose(conf) else "WARN"  # --verbose: Spark's own lines too
     spark.sparkContext.setLogLevel(os.environ.get("WEBFAQ_SPARK_LOG_LEVEL", default_level))
     record_resolved_jars(spark, conf, settings)
+    check_class_data_archive(spark)
     return spark
+
+
+def check_class_data_archive(spark: SparkSession) -> None:
+    """Remove the class-data archive the driver's JVM was given but did not map (one cut short when
+    the JVM writing it was killed, or written for another runtime), so that the next session
+    writes a new one instead of starting without it every time (:mod:`lib.jvm_archive`). Only
+    where the driver's JVM is on this machine and ``/proc`` says what it mapped."""
+    options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions", "") or ""
+    path = mapped_archive(options)
+    if path is None or not os.path.isfile(path):
+        return
+    try:
+        pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    except Exception:  # a remote driver JVM (Spark Connect) or an older Java: nothing to check
+        return
+    if process_maps_file(pid, path) is False:
+        logger.warning(f"the driver's JVM did not use its class-data archive {path}; removed, the next "
+                       "session writes it again")
+        try:
+            os.remove(path)
+        except OSError:
+            pass
 
 
 def record_resolved_jars(spark: SparkSession, conf: dict, settings: dict[str, str]) -> None:
