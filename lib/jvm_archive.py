@@ -19,9 +19,9 @@ one is written.
     # -> "-XX:ArchiveClassesAtExit=.../spark-classes-3f9c0d1a2b4e.jsa ..." the first time, then
     #    "-XX:SharedArchiveFile=.../spark-classes-3f9c0d1a2b4e.jsa -Xshare:auto ..."
 
-A session can still be refused its archive (a file cut short when its JVM was killed while
-writing it): ``udfs.session`` checks that the driver's JVM mapped the archive it was given, and
-removes one it did not map, so that the next session writes it again.
+The JVM may still refuse an archive for a reason the digest does not see (a damaged file, a JVM
+option that changes its layout): ``udfs.session`` checks that the driver's JVM mapped the archive
+it was given, and removes one it did not map, so that the next session writes it again.
 """
 from __future__ import annotations
 

@@ -43,10 +43,10 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
 
 
 def check_class_data_archive(spark: SparkSession) -> None:
-    """Remove the class-data archive the driver's JVM was given but did not map (one cut short when
-    the JVM writing it was killed, or written for another runtime), so that the next session
-    writes a new one instead of starting without it every time (:mod:`lib.jvm_archive`). Only
-    where the driver's JVM is on this machine and ``/proc`` says what it mapped."""
+    """Remove the class-data archive the driver's JVM was given but did not map (a damaged file, or
+    one written for a runtime the digest does not tell apart), so that the next session writes a
+    new one instead of starting without it every time (:mod:`lib.jvm_archive`). Only where the
+    driver's JVM is on this machine and ``/proc`` says what it mapped."""
     options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions", "") or ""
     path = mapped_archive(options)
     if path is None or not os.path.isfile(path):
