@@ -22,7 +22,6 @@ def get_spark(conf: dict, resources: Resources | None = None) -> SparkSession:
     """
     active = SparkSession.getActiveSession()
     if active is not None:
-        check_class_data_archive(active)
         return active
     # Python workers must run the interpreter that has pyarrow and the project's packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
