@@ -1,7 +1,7 @@
 """The least a local run of any stage pays: Python, the Spark session with Delta, a few-row Delta
 commit, and the exit, with nothing of the stages' own work.
 
-    .venv/bin/python bench/delta_floor.py [--repeats 3] [--profile local]
+    .venv/bin/python bench/delta_floor.py [--repeats 3] [--profile local] [--conf KEY=VALUE ...]
 
 Each repeat is a fresh process (``python bench/delta_floor.py --once``), as a run of a stage is,
 with the session of the profile (``udfs.session.get_spark``: the same master, Spark settings, jars
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from startup_bench import ProcessCpu  # noqa: E402
 
 
-def once(profile: str, warehouse: str) -> dict:
+def once(profile: str, warehouse: str, overrides: list[str]) -> dict:
     """One run in this process; returns each step's wall seconds."""
     marks = {"start": time.perf_counter()}
     from pyspark.sql import functions as F  # noqa: F401 - what every driver imports
@@ -46,7 +46,7 @@ def once(profile: str, warehouse: str) -> dict:
     from udfs.session import get_spark
 
     marks["python"] = time.perf_counter()
-    conf = confmod.load_conf(profile)
+    conf = confmod.load_conf(profile, overrides)
     spark = get_spark(conf)
     marks["session"] = time.perf_counter()
     from delta.tables import DeltaTable
@@ -75,10 +75,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes; the best of each step is kept")
     parser.add_argument("--profile", default="local", help="the profile whose session is started (default local)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a configuration override of the session, as a stage's --conf (repeatable), e.g. "
+                             "'spark.conf.[spark.databricks.delta.stats.collect]=false'")
     parser.add_argument("--once", metavar="WAREHOUSE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.once:
-        print(json.dumps(once(args.profile, args.once)))
+        print(json.dumps(once(args.profile, args.once, args.conf)))
         return
 
     load = os.getloadavg()
@@ -88,7 +91,8 @@ def main() -> None:
     for repeat in range(args.repeats + 1):
         with tempfile.TemporaryDirectory(prefix="delta-floor-") as warehouse:
             start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, __file__, "--once", warehouse, "--profile", args.profile],
+            conf_args = [arg for override in args.conf for arg in ("--conf", override)]
+            proc = subprocess.Popen([sys.executable, __file__, "--once", warehouse, "--profile", args.profile, *conf_args],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
             sampler = ProcessCpu(proc.pid)  # the JVM is the Python process's child, not waited for by it
             out, _ = proc.communicate()
@@ -103,7 +107,8 @@ def main() -> None:
         runs.append({"wall": wall, "cpu": python_cpu + sum(kinds.values()), "CPU driver Python": python_cpu,
                      **{f"CPU {kind}": seconds for kind, seconds in kinds.items()}, **steps})
         print(f"  [{repeat}/{args.repeats}] wall {wall:5.1f}s  cpu {runs[-1]['cpu']:5.1f}s", flush=True)
-    print(f"\nbest of {args.repeats} fresh processes (profile {args.profile}):")
+    print(f"\nbest of {args.repeats} fresh processes (profile {args.profile}"
+          f"{''.join(', ' + c for c in args.conf)}):")
     for key in runs[0]:
         label = {"wall": "whole process, wall", "cpu": "whole process, CPU"}.get(
             key, f"  {key}" if key.startswith("CPU") else f"  {key}, wall")
