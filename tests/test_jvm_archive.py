@@ -122,9 +122,8 @@ def test_a_session_maps_the_archive_the_last_one_wrote_and_drops_one_it_cannot_m
     assert Path(written).is_file() and Path(written).stat().st_size > 1 << 20
     second, _ = _session(cache)
     assert mapped_archive(second["options"]) == written and second["mapped"] is True
-    # An archive the JVM refuses (invented here by zeroing its header, as a JVM killed before it
-    # wrote the header leaves it): the JVM starts without it, and the session removes it so that
-    # the next one writes it again.
+    # An archive the JVM refuses (invented here: its first 4 KB, the header, zeroed): the JVM
+    # starts without it, and the session removes it so that the next one writes it again.
     os.chmod(written, 0o644)
     with open(written, "r+b") as archive:
         archive.write(bytes(4096))
