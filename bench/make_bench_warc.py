@@ -250,6 +250,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.filler_pages < 1:
+        parser.error("--filler-pages must be at least 1")
     build(args.out, args.size_mb, args.faq_share, args.seed, args.processes, filler_pages=args.filler_pages)
     return 0
 
