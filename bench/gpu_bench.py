@@ -297,6 +297,8 @@ def bitexts_steps(conf: dict, models: dict, pairs):
     state = {}
 
     def encode():
+        # What udfs.models.bitexts.encode_for_mining does, which cannot be imported here: that
+        # module imports pyspark, which the GPU machines do not have.
         enc = get_encoder(models["labse"], "models.labse", max_seq_length=None, fp16_on_gpu=bool(section["fp16_on_gpu"]))
         parts = [enc.encode(texts[i:i + rows], None, batch, normalize=True)[0] for i in range(0, len(texts), rows)]
         import numpy as np

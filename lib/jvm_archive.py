@@ -50,7 +50,8 @@ def java_home() -> str | None:
 
 
 def spark_jars_dir() -> str | None:
-    """The folder of the jars on Spark's class path: ``$SPARK_HOME/jars``, else pyspark's own."""
+    """The folder of the jars on Spark's class path: ``$SPARK_HOME/jars``, else pyspark's own (as
+    ``spark-class`` finds it in a pip install), found without importing pyspark."""
     home = os.environ.get("SPARK_HOME")
     if not home:
         spec = importlib.util.find_spec("pyspark")
@@ -87,17 +88,21 @@ def runtime_digest(java_options: str = "", extra_class_path: str = "", java: str
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
 
 
+def _stem_suffix(path: str) -> tuple[str, str]:
+    stem, suffix = os.path.splitext(os.path.abspath(os.path.expanduser(path)))
+    return stem, suffix or ".jsa"
+
+
 def archive_path(path: str, digest: str) -> str:
     """``path`` (the profile's ``spark.class_data_archive``) with ``digest`` before its suffix."""
-    stem, suffix = os.path.splitext(os.path.abspath(os.path.expanduser(path)))
-    return f"{stem}-{digest}{suffix or '.jsa'}"
+    stem, suffix = _stem_suffix(path)
+    return f"{stem}-{digest}{suffix}"
 
 
 def _prune(path: str, keep: int) -> None:
     """Remove all but the ``keep`` last used archives of ``path``'s family, and the un-keyed
     ``path`` itself (written before archives were keyed: no session maps it any more)."""
-    stem, suffix = os.path.splitext(os.path.abspath(os.path.expanduser(path)))
-    suffix = suffix or ".jsa"
+    stem, suffix = _stem_suffix(path)
     family = glob.glob(glob.escape(stem) + "-" + "?" * 12 + glob.escape(suffix))
     family.sort(key=lambda p: os.stat(p).st_mtime if os.path.exists(p) else 0, reverse=True)
     for old in family[keep:] + [stem + suffix]:

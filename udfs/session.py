@@ -8,7 +8,7 @@ from pyspark.sql import SparkSession
 
 from lib import conf as confmod
 from lib.jars import record_jars
-from lib.jvm_archive import mapped_archive, process_maps_file
+from lib.jvm_archive import mapped_archive, process_maps_file, spark_jars_dir
 from lib.log import logger
 from lib.resources import Resources
 
@@ -69,14 +69,12 @@ def record_resolved_jars(spark: SparkSession, conf: dict, settings: dict[str, st
     folder = confmod.jars_folder(conf, settings)
     if folder is None or "spark.jars.packages" not in settings:
         return
-    from pyspark.find_spark_home import _find_spark_home
-
     given = {j for j in settings.get("spark.jars", "").split(",") if j}
     resolved = [j for j in spark.sparkContext.getConf().get("spark.jars", "").split(",") if j and j not in given]
     if not resolved:
         return
     try:
-        record_jars(folder, resolved, os.path.join(_find_spark_home(), "jars"))
+        record_jars(folder, resolved, spark_jars_dir())
     except OSError as exc:  # the run goes on; the next one resolves again
         logger.warning(f"could not keep the resolved jars in {folder}: {exc}")
 
